@@ -1,0 +1,30 @@
+import type { ConfirmedJob } from '../job-confirmation/confirmation.types.js';
+import type { FailureReason } from '../network/network.types.js';
+
+/** Where an executor writes the job's output; the caller ships it to GitLab as the trace. */
+export interface TraceSink {
+  write(chunk: string | Uint8Array): void;
+}
+
+export interface ExecutionContext {
+  /** Aborted when the job must stop (canceled in GitLab, or the runner is shutting down). */
+  readonly signal: AbortSignal;
+  readonly trace: TraceSink;
+}
+
+/** How the job's script ended, as reported to GitLab in the final update. */
+export type ExecutionResult =
+  | { readonly kind: 'success' }
+  | { readonly kind: 'failed'; readonly failureReason: FailureReason; readonly exitCode?: number };
+
+/**
+ * Runs a job. Takes only a {@link ConfirmedJob}: a job GitLab has not confirmed (or the policy has not skipped)
+ * cannot be handed to an executor.
+ */
+export interface Executor {
+  /** Resolves with the result; rejects only on a fault of the executor itself (reported as `runner_system_failure`). */
+  execute(job: ConfirmedJob, context: ExecutionContext): Promise<ExecutionResult>;
+}
+
+/** The injection token of {@link Executor}. */
+export const EXECUTOR: unique symbol = Symbol('Executor');

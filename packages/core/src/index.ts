@@ -1,0 +1,82 @@
+export { CLOCK, type Clock, systemClock } from './clock/clock.port.js';
+export {
+  EXECUTOR,
+  type ExecutionContext,
+  type ExecutionResult,
+  type Executor,
+  type TraceSink,
+} from './execution/executor.port.js';
+export {
+  type GitInfo,
+  type JobCredentials,
+  type JobFeatures,
+  type JobInfo,
+  type JobPayload,
+  type JobRunnerInfo,
+  type JobStep,
+  type JobVariable,
+  jobCredentialsOf,
+  revealVariable,
+} from './job/job.types.js';
+export { JobPayloadError, jobPayloadFromWire, jobPayloadToWire, type WireJobPayload } from './job/job-payload.wire.js';
+export type {
+  ConfirmationMode,
+  ConfirmationOutcome,
+  ConfirmedJob,
+  ConfirmPolicy,
+  JobConfirmationOptions,
+  OutcomeKind,
+  PendingJob,
+  RefusedOutcomeKind,
+  StrategyChoice,
+  StrategyName,
+} from './job-confirmation/confirmation.types.js';
+export { LOGGER, type LogFields, type Logger, silentLogger } from './logger/logger.port.js';
+export {
+  ClientConfigError,
+  MalformedResponseError,
+  NetworkError,
+  type NetworkErrorCode,
+  TransportError,
+  UnexpectedStatusError,
+} from './network/network.errors.js';
+export { NETWORK, type Network } from './network/network.port.js';
+export type {
+  FailureReason,
+  JobAnswerHints,
+  JobStatus,
+  PatchTraceInput,
+  PatchTraceResult,
+  RequestJobInput,
+  RequestJobResult,
+  RunnerStatusInput,
+  RunnerStatusResult,
+  ServerWait,
+  UpdateJobInput,
+  UpdateJobResult,
+  UpdateJobState,
+} from './network/network.types.js';
+export {
+  type RunnerCredentials,
+  type RunnerFeatures,
+  type RunnerInfo,
+  runnerFeatures,
+  runnerInfo,
+} from './network/runner-info.js';
+export {
+  fanOut,
+  type JobOperation,
+  nullObserver,
+  OBSERVER,
+  type Observer,
+  type RunnerEvent,
+} from './observer/observer.port.js';
+export {
+  defaultRetryPolicy,
+  isRetryableStatus,
+  noDelayRetryPolicy,
+  type RetryPolicy,
+  retryWait,
+  type WaitRule,
+} from './retry/retry-policy.js';
+export { redact, Secret, secret, shortToken } from './secret/secret.js';

@@ -1,0 +1,97 @@
+import type { ConfirmationMode, OutcomeKind, StrategyName } from '../job-confirmation/confirmation.types.js';
+
+/** The operations the core performs on a job, as named in events. */
+export type JobOperation = 'keep-alive' | 'confirm' | 'release' | 'request-job';
+
+/**
+ * Every step the core reports. Events carry ids, kinds and numbers only: never a token, a variable or a payload.
+ */
+export type RunnerEvent =
+  | { readonly event: 'job.received'; readonly jobId: number; readonly at: number }
+  | {
+      readonly event: 'keep-alive.sent';
+      readonly jobId: number;
+      readonly strategy: StrategyName;
+      readonly attempt: number;
+    }
+  | {
+      readonly event: 'keep-alive.answered';
+      readonly jobId: number;
+      readonly strategy: StrategyName;
+      /** The answer's kind (`succeeded`, `rejected`, …) or `transport-error`. */
+      readonly answer: string;
+      readonly mode: ConfirmationMode;
+    }
+  | {
+      readonly event: 'confirm.attempt';
+      readonly jobId: number;
+      readonly strategy: StrategyName;
+      readonly attempt: number;
+    }
+  | {
+      readonly event: 'confirm.answered';
+      readonly jobId: number;
+      readonly strategy: StrategyName;
+      readonly answer: string;
+    }
+  | {
+      readonly event: 'retry.scheduled';
+      readonly jobId: number;
+      readonly operation: JobOperation;
+      readonly waitMs: number;
+      /** Why: the answer's kind or `transport-error`, and which wait rule applied. */
+      readonly reason: string;
+    }
+  | {
+      readonly event: 'strategy.fallback';
+      readonly jobId: number;
+      readonly from: StrategyName;
+      readonly to: StrategyName;
+    }
+  | {
+      readonly event: 'job.released';
+      readonly jobId: number;
+      readonly state: 'failed';
+      readonly failureReason: string;
+      /** The answer's kind, or `transport-error` (a release is best effort). */
+      readonly answer: string;
+    }
+  | {
+      readonly event: 'job.outcome';
+      readonly jobId: number;
+      readonly outcome: OutcomeKind;
+      readonly mode: ConfirmationMode;
+      readonly strategy: StrategyName | 'none';
+      readonly attempts: number;
+      readonly elapsedMs: number;
+    }
+  | {
+      readonly event: 'job.finished';
+      readonly jobId: number;
+      readonly state: 'success' | 'failed';
+      readonly failureReason?: string;
+      readonly exitCode?: number;
+      readonly elapsedMs: number;
+    }
+  | { readonly event: 'runner.unhealthy'; readonly reason: string; readonly backoffMs: number }
+  | { readonly event: 'runner.healthy' };
+
+/** Receives the core's events (the app logs them, prints NDJSON and counts them). Must not throw. */
+export interface Observer {
+  notify(event: RunnerEvent): void;
+}
+
+/** The injection token of {@link Observer}. */
+export const OBSERVER: unique symbol = Symbol('Observer');
+
+/** An observer that ignores everything. */
+export const nullObserver: Observer = { notify: () => {} };
+
+/** An observer that fans events out to several observers. */
+export function fanOut(...observers: readonly Observer[]): Observer {
+  return {
+    notify: (event) => {
+      for (const observer of observers) observer.notify(event);
+    },
+  };
+}
