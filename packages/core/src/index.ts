@@ -31,7 +31,26 @@ export type {
   StrategyChoice,
   StrategyName,
 } from './job-confirmation/confirmation.types.js';
+export { JOB_CONFIRMATION, JobConfirmation, type JobConfirmationDeps } from './job-confirmation/job-confirmation.js';
+export type {
+  ConfirmationAnswer,
+  ConfirmationStrategy,
+} from './job-confirmation/strategies/confirmation-strategy.port.js';
+export { RunnerStatusPostStrategy } from './job-confirmation/strategies/runner-status-post.strategy.js';
+export { StatePutStrategy } from './job-confirmation/strategies/state-put.strategy.js';
 export { LOGGER, type LogFields, type Logger, silentLogger } from './logger/logger.port.js';
+export {
+  classifyPatchTrace,
+  classifyRequestJob,
+  classifyRunnerStatus,
+  classifyUpdateJob,
+  jobAnswerHints,
+  lastUpdateOf,
+  parseServerWait,
+  parseUpdateIntervalMs,
+  type WireAnswer,
+  wireAnswer,
+} from './network/gitlab-answers.js';
 export {
   ClientConfigError,
   MalformedResponseError,
@@ -79,4 +98,5 @@ export {
   retryWait,
   type WaitRule,
 } from './retry/retry-policy.js';
+export { type GateCaller, ServerGate } from './retry/server-gate.js';
 export { redact, Secret, secret, shortToken } from './secret/secret.js';

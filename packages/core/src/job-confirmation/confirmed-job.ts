@@ -1,0 +1,18 @@
+import type { JobPayload } from '../job/job.types.js';
+import { jobCredentialsOf } from '../job/job.types.js';
+import type { ConfirmationMode, ConfirmedJob, StrategyName } from './confirmation.types.js';
+
+/**
+ * Seals a job as runnable. Internal to the core (not exported from the package): only `JobConfirmation` calls it,
+ * for `confirmed` and `skipped` outcomes.
+ */
+export function sealConfirmedJob(
+  payload: JobPayload,
+  confirmation: 'confirmed' | 'skipped',
+  mode: ConfirmationMode,
+  strategy: StrategyName | 'none',
+  at: number,
+): ConfirmedJob {
+  const job = { id: payload.id, credentials: jobCredentialsOf(payload), payload, confirmation, mode, strategy, at };
+  return Object.freeze(job) as unknown as ConfirmedJob;
+}

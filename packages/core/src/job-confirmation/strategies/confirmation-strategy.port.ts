@@ -1,0 +1,82 @@
+import type { JobCredentials } from '../../job/job.types.js';
+import type { Network } from '../../network/network.port.js';
+import type { RunnerStatusResult, ServerWait, UpdateJobResult } from '../../network/network.types.js';
+import type { RunnerInfo } from '../../network/runner-info.js';
+import type { StrategyName } from '../confirmation.types.js';
+
+/**
+ * A keep-alive's or confirmation's answer, reduced to what decides the next step (DESIGN §2 outcome table).
+ * `canceling` outranks every kind but `gone`, so strategies report it first.
+ */
+export type ConfirmationAnswer =
+  | { readonly kind: 'ok' }
+  | { readonly kind: 'gone'; readonly detail: string }
+  | { readonly kind: 'canceling' }
+  | { readonly kind: 'conflict' }
+  /** 400: for a keep-alive, the server is not holding the job (legacy); for a confirmation, a rejection. */
+  | { readonly kind: 'refused'; readonly jobStatus?: string }
+  | { readonly kind: 'transient'; readonly detail: string; readonly wait?: ServerWait }
+  /** The runner-status endpoint does not exist on this server. */
+  | { readonly kind: 'unsupported' }
+  | { readonly kind: 'unexpected'; readonly detail: string };
+
+/** One wire form of job confirmation: how to send a keep-alive and a confirmation. */
+export interface ConfirmationStrategy {
+  readonly name: StrategyName;
+  /** Sends `pending`. @throws {TransportError} when there is no answer */
+  keepAlive(network: Network, job: JobCredentials, info: RunnerInfo): Promise<ConfirmationAnswer>;
+  /** Sends `running`. @throws {TransportError} when there is no answer */
+  confirm(network: Network, job: JobCredentials, info: RunnerInfo): Promise<ConfirmationAnswer>;
+}
+
+/** Maps a job-update answer onto a confirmation step; shared by both strategies. */
+export function answerFromUpdate(result: UpdateJobResult, endpoint: string): ConfirmationAnswer {
+  if (result.kind === 'aborted') return { kind: 'gone', detail: `${result.reason} from ${endpoint}` };
+  if (result.cancelRequested) return { kind: 'canceling' };
+  switch (result.kind) {
+    case 'succeeded':
+      return { kind: 'ok' };
+    case 'conflict':
+      return { kind: 'conflict' };
+    case 'rejected':
+      return result.jobStatus === undefined ? { kind: 'refused' } : { kind: 'refused', jobStatus: result.jobStatus };
+    case 'retryable':
+      return {
+        kind: 'transient',
+        detail: `${result.status} from ${endpoint}`,
+        ...(result.wait === undefined ? {} : { wait: result.wait }),
+      };
+    case 'accepted':
+      return { kind: 'unexpected', detail: `202 from ${endpoint}` };
+    case 'trace-invalid':
+      return { kind: 'unexpected', detail: `412 from ${endpoint}` };
+    case 'failed':
+      return { kind: 'unexpected', detail: `${result.status} from ${endpoint}` };
+    default:
+      return assertNever(result);
+  }
+}
+
+/** Maps a runner-status answer: `unsupported` first, then as a job update. */
+export function answerFromRunnerStatus(result: RunnerStatusResult, endpoint: string): ConfirmationAnswer {
+  switch (result.kind) {
+    case 'unsupported':
+      return { kind: 'unsupported' };
+    case 'succeeded':
+    case 'accepted':
+    case 'trace-invalid':
+    case 'aborted':
+    case 'conflict':
+    case 'rejected':
+    case 'retryable':
+    case 'failed':
+      return answerFromUpdate(result, endpoint);
+    default:
+      return assertNever(result);
+  }
+}
+
+/** Compile-time exhaustiveness guard. */
+export function assertNever(value: never): never {
+  throw new Error(`unhandled variant: ${JSON.stringify(value)}`);
+}
