@@ -1,0 +1,102 @@
+import type { Clock } from '../clock/clock.port.js';
+import type { JobCredentials } from '../job/job.types.js';
+import { NetworkError, TransportError } from '../network/network.errors.js';
+import type { Network } from '../network/network.port.js';
+import type { FailureReason } from '../network/network.types.js';
+import type { RunnerInfo } from '../network/runner-info.js';
+import type { Observer } from '../observer/observer.port.js';
+import type { RetryPolicy } from '../retry/retry-policy.js';
+import type { ServerGate } from '../retry/server-gate.js';
+import type { ConfirmationOutcome, ConfirmPolicy, StrategyChoice, StrategyName } from './confirmation.types.js';
+import type { ConfirmationAnswer, ConfirmationStrategy } from './strategies/confirmation-strategy.port.js';
+import { RunnerStatusPostStrategy } from './strategies/runner-status-post.strategy.js';
+import { StatePutStrategy } from './strategies/state-put.strategy.js';
+
+/** The validated options of a `JobConfirmation`, every default applied. */
+export interface Settings {
+  readonly info: RunnerInfo;
+  readonly confirm: ConfirmPolicy;
+  readonly strategy: StrategyChoice;
+  readonly keepAliveIntervalMs: number;
+  readonly ackWindowMs: number;
+  readonly deadlineMarginMs: number;
+  readonly prepareTimeoutMs: number;
+  readonly probe: boolean;
+  readonly retry: RetryPolicy;
+  readonly random: () => number;
+}
+
+/** What a pending job needs from its `JobConfirmation`; module-private, so the class's public surface stays small. */
+export interface Context {
+  readonly settings: Settings;
+  readonly clock: Clock;
+  readonly observer: Observer;
+  readonly gate: ServerGate;
+  /** The strategy to use for `name` on this server (runner-status known missing → state-put). */
+  strategy(name: StrategyName): ConfirmationStrategy;
+  rememberRunnerStatusMissing(): void;
+  /** Sends one keep-alive or confirmation; transport faults and other errors become answers. */
+  send(
+    operation: 'keepAlive' | 'confirm',
+    strategy: ConfirmationStrategy,
+    job: JobCredentials,
+  ): Promise<ConfirmationAnswer>;
+  /** One best-effort `PUT state=failed` (no retry, no gate: the job is being given up). */
+  release(job: JobCredentials, failureReason: FailureReason): Promise<void>;
+  report(outcome: ConfirmationOutcome): void;
+}
+
+export function createContext(
+  network: Network,
+  clock: Clock,
+  observer: Observer,
+  gate: ServerGate,
+  settings: Settings,
+): Context {
+  const strategies: Readonly<Record<StrategyName, ConfirmationStrategy>> = {
+    'state-put': new StatePutStrategy(),
+    'runner-status': new RunnerStatusPostStrategy(),
+  };
+  // Remembered per server: the runner-status endpoint answered 404/405.
+  let runnerStatusMissing = false;
+  return {
+    settings,
+    clock,
+    observer,
+    gate,
+    strategy: (name) => strategies[name === 'runner-status' && runnerStatusMissing ? 'state-put' : name],
+    rememberRunnerStatusMissing: () => {
+      runnerStatusMissing = true;
+    },
+    async send(operation, strategy, job) {
+      try {
+        return await strategy[operation](network, job, settings.info);
+      } catch (error) {
+        if (error instanceof TransportError) return { kind: 'transient', detail: `transport error: ${error.message}` };
+        if (error instanceof NetworkError) return { kind: 'unexpected', detail: `${error.code}: ${error.message}` };
+        // A bug elsewhere must not leak a message that might quote a request: name the error only.
+        return { kind: 'unexpected', detail: error instanceof Error ? error.name : 'unknown error' };
+      }
+    },
+    async release(job, failureReason) {
+      let answer: string;
+      try {
+        answer = (await network.updateJob(job, { info: settings.info, state: 'failed', failureReason })).kind;
+      } catch (error) {
+        answer = error instanceof NetworkError ? error.code : 'error';
+      }
+      observer.notify({ event: 'job.released', jobId: job.id, state: 'failed', failureReason, answer });
+    },
+    report(outcome) {
+      observer.notify({
+        event: 'job.outcome',
+        jobId: outcome.jobId,
+        outcome: outcome.kind,
+        mode: outcome.mode,
+        strategy: outcome.strategy,
+        attempts: outcome.attempts,
+        elapsedMs: outcome.elapsedMs,
+      });
+    },
+  };
+}

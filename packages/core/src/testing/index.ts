@@ -1,0 +1,41 @@
+export {
+  aJobPayload,
+  aJobToken,
+  aPatchTraceResult,
+  aRequestJobResult,
+  aRunnerStatusResult,
+  aRunnerToken,
+  anUpdateResult,
+  aWireJob,
+  defaultFailureReasons,
+  defaultMaskedValue,
+  type JobSpec,
+  jobCredentials,
+  runnerCredentials,
+  type WireVariable,
+} from './builders.js';
+export { FakeClock } from './fake-clock.js';
+export {
+  type ContractAssertion,
+  type ContractExpect,
+  type ContractTest,
+  type ContractTestContext,
+  type NetworkContractOptions,
+  networkContract,
+} from './network.contract.js';
+export {
+  type ContractGitLab,
+  type EnqueuedJob,
+  type HarnessFactory,
+  type InjectedAnswer,
+  type InjectOptions,
+  type NetworkHarness,
+  networkHarness,
+  type RecordedAnswer,
+  type RecordedRequest,
+  type ServerOperation,
+  type ServerProfile,
+  serverProfiles,
+  type TransportFault,
+} from './network-harness.js';
+export { jobAnswer, type Scripted, type ScriptedCall, ScriptedNetwork, sentState } from './scripted-network.js';
