@@ -1,8 +1,8 @@
 import { describe, expect, test } from 'vitest';
+import type { JobPayload } from '../job/job.types.js';
+import { jobPayloadFromWire } from '../job/job-payload.wire.js';
 import type { ConfirmedJob, PendingJob } from '../job-confirmation/confirmation.types.js';
 import { JobConfirmation } from '../job-confirmation/job-confirmation.js';
-import { jobPayloadFromWire } from '../job/job-payload.wire.js';
-import type { JobPayload } from '../job/job.types.js';
 import { FakeClock } from '../testing/fake-clock.js';
 import { jobAnswer, ScriptedNetwork } from '../testing/scripted-network.js';
 import type { ExecutionContext, ExecutionResult, Executor } from './executor.port.js';
@@ -12,7 +12,8 @@ import type { ExecutionContext, ExecutionResult, Executor } from './executor.por
  * (`tsc -b`, part of CI) if the line after it ever type-checks, so these are checks that can fail.
  */
 const executor: Executor = {
-  execute: async (job: ConfirmedJob): Promise<ExecutionResult> => (job.id > 0 ? { kind: 'success' } : { kind: 'success' }),
+  execute: async (job: ConfirmedJob): Promise<ExecutionResult> =>
+    job.id > 0 ? { kind: 'success' } : { kind: 'success' },
 };
 const context: ExecutionContext = { signal: new AbortController().signal, trace: { write: () => {} } };
 
@@ -22,7 +23,10 @@ function unconfirmedCallsDoNotCompile(payload: JobPayload, pending: PendingJob):
   // @ts-expect-error: a pending job is not a confirmed job
   void executor.execute(pending, context);
   // @ts-expect-error: nor is an object shaped like one, built by hand
-  void executor.execute({ id: 1, credentials: pending, payload, confirmation: 'confirmed', mode: 'unknown', strategy: 'none', at: 0 }, context);
+  void executor.execute(
+    { id: 1, credentials: pending, payload, confirmation: 'confirmed', mode: 'unknown', strategy: 'none', at: 0 },
+    context,
+  );
   void pending.outcome.then((outcome) => {
     // @ts-expect-error: an outcome has a job only after narrowing to confirmed or skipped
     void executor.execute(outcome.job, context);
@@ -57,7 +61,9 @@ describe('the confirmed-job type', () => {
     const confirmed = await clock.run(confirmation.confirm(payload));
     const conflict = await clock.run(confirmation.confirm(jobPayloadFromWire({ id: 6, token: 'glcbt-token' })));
 
-    expect(confirmed.kind === 'confirmed' && (await executor.execute(confirmed.job, context))).toEqual({ kind: 'success' });
+    expect(confirmed.kind === 'confirmed' && (await executor.execute(confirmed.job, context))).toEqual({
+      kind: 'success',
+    });
     expect(confirmed.kind === 'confirmed' && Object.isFrozen(confirmed.job)).toBe(true);
     expect(conflict.kind).toBe('conflict');
     expect('job' in conflict).toBe(false);

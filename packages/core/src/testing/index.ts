@@ -1,11 +1,11 @@
 export {
   aJobPayload,
   aJobToken,
+  anUpdateResult,
   aPatchTraceResult,
   aRequestJobResult,
   aRunnerStatusResult,
   aRunnerToken,
-  anUpdateResult,
   aWireJob,
   defaultFailureReasons,
   defaultMaskedValue,

@@ -134,6 +134,12 @@ export interface ContractGitLab {
   runExpiry(): readonly number[];
   /** Scripts the next answers of an operation (see {@link InjectedAnswer}). */
   inject(operation: ServerOperation, answer: InjectedAnswer, options?: InjectOptions): void;
+  /** Scripts several answers in a row (each once), e.g. 503, then 429, then the model. */
+  injectSequence(
+    operation: ServerOperation,
+    answers: readonly InjectedAnswer[],
+    options?: { readonly jobId?: number },
+  ): void;
   /** @throws {Error} for an unknown job id */
   jobStatus(id: number): JobStatus;
   /** The job's trace as text. @throws {Error} for an unknown job id */
