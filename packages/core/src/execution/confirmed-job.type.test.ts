@@ -22,11 +22,17 @@ function unconfirmedCallsDoNotCompile(payload: JobPayload, pending: PendingJob):
   void executor.execute(payload, context);
   // @ts-expect-error: a pending job is not a confirmed job
   void executor.execute(pending, context);
-  // @ts-expect-error: nor is an object shaped like one, built by hand
-  void executor.execute(
-    { id: 1, credentials: pending, payload, confirmation: 'confirmed', mode: 'unknown', strategy: 'none', at: 0 },
-    context,
-  );
+  const lookalike = {
+    id: payload.id,
+    credentials: { id: payload.id, token: payload.token },
+    payload,
+    confirmation: 'confirmed',
+    mode: 'unknown',
+    strategy: 'none',
+    at: 0,
+  } as const;
+  // @ts-expect-error: nor is an object shaped like one, built by hand (it lacks the brand only the core can add)
+  void executor.execute(lookalike, context);
   void pending.outcome.then((outcome) => {
     // @ts-expect-error: an outcome has a job only after narrowing to confirmed or skipped
     void executor.execute(outcome.job, context);

@@ -86,14 +86,12 @@ export class JobConfirmation {
    * @param receivedAt when GitLab handed the job out (epoch ms; the ack window starts then). @default clock.now()
    */
   receive(job: JobPayload, receivedAt: number = this.#clock.now()): PendingJob {
-    this.#observer.notify({ event: 'job.received', jobId: job.id, at: receivedAt });
-    const planned = this.#plan(job);
-    return new PendingJobHandle(this.#context, job, receivedAt, planned && this.#context.strategy(planned).name);
+    return this.#handle(job, receivedAt, true);
   }
 
-  /** `receive(job).confirm()`: confirm at once, with no preparation phase. */
-  confirm(job: JobPayload, receivedAt?: number): Promise<ConfirmationOutcome> {
-    return this.receive(job, receivedAt).confirm();
+  /** `receive(job).confirm()`: confirm at once, with no preparation phase (so no keep-alive or timer is set up). */
+  confirm(job: JobPayload, receivedAt: number = this.#clock.now()): Promise<ConfirmationOutcome> {
+    return this.#handle(job, receivedAt, false).confirm();
   }
 
   /**
@@ -115,6 +113,12 @@ export class JobConfirmation {
     };
     this.#context.report(outcome);
     return outcome;
+  }
+
+  #handle(job: JobPayload, receivedAt: number, hold: boolean): PendingJob {
+    this.#observer.notify({ event: 'job.received', jobId: job.id, at: receivedAt });
+    const planned = this.#plan(job);
+    return new PendingJobHandle(this.#context, job, receivedAt, planned && this.#context.strategy(planned).name, hold);
   }
 
   #plan(job: JobPayload): StrategyName | undefined {

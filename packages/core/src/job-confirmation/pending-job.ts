@@ -17,6 +17,14 @@ import {
   type ConfirmationStrategy,
 } from './strategies/confirmation-strategy.port.js';
 
+// NOTE: `abort()` without a reason builds a DOMException with a stack trace (tens of µs); these shared reasons keep
+// settling a job cheap.
+const SETTLED = Object.freeze({ reason: 'the job settled' });
+const NOT_CONFIRMED = Object.freeze({ reason: 'the job can no longer be confirmed' });
+
+const isRunnable = (outcome: ConfirmationOutcome): boolean =>
+  outcome.kind === 'confirmed' || outcome.kind === 'skipped';
+
 type Step = { readonly done: true } | { readonly done: false };
 const DONE: Step = { done: true };
 const AGAIN: Step = { done: false };
@@ -35,10 +43,11 @@ export class PendingJobHandle implements PendingJob {
   readonly #receivedAt: number;
   readonly #caller: GateCaller;
   /** The public `signal`: aborted when the job can no longer be confirmed. */
-  readonly #aborter = new AbortController();
-  /** Aborted on any outcome: ends the prepare timer. */
-  readonly #finished = new AbortController();
-  readonly #stopKeepAlives = new AbortController();
+  #aborter: AbortController | undefined;
+  /** Ends the prepare timer when the job settles; only a held job has one. */
+  readonly #holding: AbortController | undefined;
+  /** Ends the keep-alive loop's sleep (on confirm, decline, legacy mode or settling); only a held job has one. */
+  readonly #keepAliveStop: AbortController | undefined;
   #strategyName: StrategyName | undefined;
   #mode: ConfirmationMode = 'unknown';
   #windowStart: number;
@@ -51,7 +60,17 @@ export class PendingJobHandle implements PendingJob {
   #settled: ConfirmationOutcome | undefined;
   #resolve!: (outcome: ConfirmationOutcome) => void;
 
-  constructor(owner: Context, payload: JobPayload, receivedAt: number, strategy: StrategyName | undefined) {
+  /**
+   * @param hold start keep-alives and the prepare timer (a job received for preparation); `false` for a job confirmed
+   *   at once, which needs neither.
+   */
+  constructor(
+    owner: Context,
+    payload: JobPayload,
+    receivedAt: number,
+    strategy: StrategyName | undefined,
+    hold: boolean,
+  ) {
     this.#owner = owner;
     this.id = payload.id;
     this.payload = payload;
@@ -65,6 +84,12 @@ export class PendingJobHandle implements PendingJob {
     this.outcome = new Promise((resolve) => {
       this.#resolve = resolve;
     });
+    this.#holding = hold ? new AbortController() : undefined;
+    this.#keepAliveStop = hold && this.#keepAlivesActive ? new AbortController() : undefined;
+    if (!hold) {
+      this.#keepAlivesActive = false;
+      return;
+    }
     if (this.#keepAlivesActive) void this.#keepAliveLoop();
     void this.#prepareTimer();
   }
@@ -74,6 +99,9 @@ export class PendingJobHandle implements PendingJob {
   }
 
   get signal(): AbortSignal {
+    // Created on demand: most embedders that confirm at once never read it.
+    this.#aborter ??= new AbortController();
+    if (this.#settled !== undefined && !isRunnable(this.#settled)) this.#aborter.abort(NOT_CONFIRMED);
     return this.#aborter.signal;
   }
 
@@ -107,7 +135,7 @@ export class PendingJobHandle implements PendingJob {
     while (this.#keepAlivesActive) {
       const base = Math.min(keepAliveIntervalMs, ceiling);
       const jittered = Math.round(Math.min(ceiling, base * (0.9 + 0.2 * random())));
-      await this.#owner.clock.sleep(jittered, this.#stopKeepAlives.signal);
+      await this.#owner.clock.sleep(jittered, this.#keepAliveStop?.signal);
       if (!this.#keepAlivesActive) return;
       await this.#serially(() => this.#keepAlive());
     }
@@ -316,7 +344,7 @@ export class PendingJobHandle implements PendingJob {
   }
 
   async #prepareTimer(): Promise<void> {
-    await this.#owner.clock.sleep(this.#owner.settings.prepareTimeoutMs, this.#finished.signal);
+    await this.#owner.clock.sleep(this.#owner.settings.prepareTimeoutMs, this.#holding?.signal);
     if (this.#settled === undefined && this.#finishing === undefined) {
       await this.decline(`not confirmed within the prepare timeout (${this.#owner.settings.prepareTimeoutMs} ms)`);
     }
@@ -324,7 +352,7 @@ export class PendingJobHandle implements PendingJob {
 
   #stopKeepAliveLoop(): void {
     this.#keepAlivesActive = false;
-    this.#stopKeepAlives.abort();
+    this.#keepAliveStop?.abort(SETTLED);
   }
 
   /** Runs network steps one at a time per job: a confirmation waits for an in-flight keep-alive's answer. */
@@ -355,8 +383,8 @@ export class PendingJobHandle implements PendingJob {
     this.#settled = outcome;
     this.#stopKeepAliveLoop();
     this.#owner.gate.leave(this.#caller);
-    this.#finished.abort();
-    if (outcome.kind !== 'confirmed' && outcome.kind !== 'skipped') this.#aborter.abort();
+    this.#holding?.abort(SETTLED);
+    if (!isRunnable(outcome)) this.#aborter?.abort(NOT_CONFIRMED);
     this.#owner.report(outcome);
     this.#resolve(outcome);
     return outcome;

@@ -1,5 +1,8 @@
 import type { Clock } from '../clock/clock.port.js';
 
+// A shared abort reason: `abort()` without one builds a DOMException with a stack trace on every wake-up.
+const WOKEN = Object.freeze({ reason: 'gate released' });
+
 /** Who is calling through the gate: one identity per retry loop (a job's keep-alive or confirmation). */
 export type GateCaller = symbol;
 
@@ -74,7 +77,7 @@ export class ServerGate {
 
   async #wait(ms: number, signal?: AbortSignal): Promise<void> {
     const waiter = new AbortController();
-    const onAbort = (): void => waiter.abort();
+    const onAbort = (): void => waiter.abort(WOKEN);
     signal?.addEventListener('abort', onAbort, { once: true });
     this.#waiters.add(waiter);
     try {
@@ -86,6 +89,6 @@ export class ServerGate {
   }
 
   #wakeAll(): void {
-    for (const waiter of [...this.#waiters]) waiter.abort();
+    for (const waiter of [...this.#waiters]) waiter.abort(WOKEN);
   }
 }
