@@ -122,6 +122,8 @@ export class FakeGitLab implements ContractGitLab {
   readonly #runnerToken: string;
   readonly #jobs = new Map<number, JobRecord>();
   readonly #queue: number[] = [];
+  /** The earliest scheduled expiry check of any job (`Infinity` when none): ticks before it do nothing. */
+  #earliestCheckAt = Number.POSITIVE_INFINITY;
   readonly #injections = new Map<string, QueuedInjection[]>();
   readonly #requests: RecordedRequest[] = [];
   #profile: ServerProfile;
@@ -508,6 +510,7 @@ export class FakeGitLab implements ContractGitLab {
     if (this.#profile !== 'legacy' && advertisesTwoPhase(body)) {
       job.ack = { manager, expiresAt: now + this.#ackWindowMs };
       job.expiryCheckAt = now + this.#ackWindowMs;
+      this.#earliestCheckAt = Math.min(this.#earliestCheckAt, job.expiryCheckAt);
       this.#change(job, now, 'assigned', 'pending');
     } else {
       job.runnerManager = manager;
@@ -629,7 +632,10 @@ export class FakeGitLab implements ContractGitLab {
   // Expiry
 
   #tick(): void {
-    if (this.#autoExpiry) this.#runScheduledExpiry(this.#clock.now());
+    // NOTE: every model call ticks, so skip the scan over all jobs unless a check is due.
+    if (!this.#autoExpiry) return;
+    const now = this.#clock.now();
+    if (now >= this.#earliestCheckAt) this.#runScheduledExpiry(now);
   }
 
   /**
@@ -640,7 +646,15 @@ export class FakeGitLab implements ContractGitLab {
     const dropped: number[] = [];
     for (;;) {
       const due = this.#nextDueCheck(now);
-      if (due === undefined) return dropped;
+      if (due === undefined) {
+        this.#earliestCheckAt = Number.POSITIVE_INFINITY;
+        for (const job of this.#jobs.values()) {
+          if (job.expiryCheckAt !== undefined && job.expiryCheckAt < this.#earliestCheckAt) {
+            this.#earliestCheckAt = job.expiryCheckAt;
+          }
+        }
+        return dropped;
+      }
       const at = due.expiryCheckAt ?? now;
       switch (this.#waitStatus(due, at)) {
         case 'waiting':
