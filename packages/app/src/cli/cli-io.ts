@@ -1,0 +1,36 @@
+import type { DestinationStream } from 'pino';
+import type { Environment } from '../config.js';
+
+/** What a command reads and writes besides the network: injected so commands run in tests without a process. */
+export interface CliIo {
+  readonly env: Environment;
+  /** Results and `--json` events. */
+  readonly stdout: (text: string) => void;
+  /** Messages for the person at the terminal (errors, progress). Logs go to `logDestination`. */
+  readonly stderr: (text: string) => void;
+  /** Subscribes to SIGINT/SIGTERM; returns the unsubscribe function. */
+  readonly onSignal: (handler: (signal: NodeJS.Signals) => void) => () => void;
+  /** Where log lines go. @default stderr (pretty when it is a terminal) */
+  readonly logDestination?: DestinationStream;
+}
+
+/** The real process: its environment, stdout, stderr and signals. */
+export function processIo(): CliIo {
+  return {
+    env: process.env,
+    stdout: (text) => {
+      process.stdout.write(text);
+    },
+    stderr: (text) => {
+      process.stderr.write(text);
+    },
+    onSignal: (handler) => {
+      process.on('SIGINT', handler);
+      process.on('SIGTERM', handler);
+      return () => {
+        process.off('SIGINT', handler);
+        process.off('SIGTERM', handler);
+      };
+    },
+  };
+}

@@ -1,0 +1,275 @@
+import 'reflect-metadata';
+import { FakeGitLab, InMemoryNetwork } from '@runner-core/adapter-fake';
+import { HttpNetwork } from '@runner-core/adapter-http';
+import {
+  CLOCK,
+  type Clock,
+  EXECUTOR,
+  type Executor,
+  fanOut,
+  JOB_CONFIRMATION,
+  JobConfirmation,
+  LOGGER,
+  type Logger,
+  NETWORK,
+  type Network,
+  OBSERVER,
+  type Observer,
+  type RunnerInfo,
+  runnerFeatures,
+  runnerInfo,
+  ServerGate,
+  systemClock,
+} from '@runner-core/core';
+import type { DestinationStream } from 'pino';
+import { type DependencyContainer, instancePerContainerCachingFactory, container as rootContainer } from 'tsyringe';
+import type { AppConfig } from './config.js';
+import { ExecExecutor } from './executors/exec-executor.js';
+import { ShellExecutor } from './executors/shell-executor.js';
+import { logObserver, ndjsonObserver } from './logging/event-observers.js';
+import { createLogger } from './logging/pino-logger.js';
+import { RunLoop, type RunLoopOptions } from './runner/run-loop.js';
+import { APP_VERSION } from './version.js';
+
+/** The injection token of the {@link AppConfig} the container was built from. */
+export const APP_CONFIG: unique symbol = Symbol('AppConfig');
+/** The injection token of the {@link ServerGate} shared by every call to the one GitLab. */
+export const SERVER_GATE: unique symbol = Symbol('ServerGate');
+/** The injection token of the {@link RunnerInfo} sent with requests and updates. */
+export const RUNNER_INFO: unique symbol = Symbol('RunnerInfo');
+/** The injection token of the {@link FakeGitLab} behind `network: 'in-memory'`. */
+export const FAKE_GITLAB: unique symbol = Symbol('FakeGitLab');
+
+/** Options of {@link buildContainer}: where output goes, and extra observers. */
+export interface ContainerOptions {
+  /** The container to derive from. @default tsyringe's root container (never modified) */
+  readonly parent?: DependencyContainer;
+  /** Where `--json` events go, one line per call. @default process.stdout */
+  readonly writeEvent?: (line: string) => void;
+  /** Where log lines go. @default stderr (pretty when it is a terminal) */
+  readonly logDestination?: DestinationStream;
+  /** More observers of the runner's events (metrics, tests, the demo). */
+  readonly observers?: readonly Observer[];
+  /** Where `HttpNetwork` reads `HTTPS_PROXY` / `NO_PROXY`. @default process.env */
+  readonly proxyEnv?: Readonly<Record<string, string | undefined>>;
+}
+
+/** The `info` block this app sends: runner-core, the executor, bash, and the features the executors support. */
+export function appRunnerInfo(config: Pick<AppConfig, 'executor'>): RunnerInfo {
+  return runnerInfo({
+    name: 'runner-core',
+    version: APP_VERSION,
+    executor: config.executor,
+    shell: 'bash',
+    platform: process.platform,
+    architecture: process.arch,
+    features: runnerFeatures({ variables: true, masking: true, return_exit_code: true, raw_variables: true }),
+  });
+}
+
+/**
+ * The composition root: the only place that knows tsyringe. Builds a child of `options.parent` (never the global
+ * container itself) with every port of the runner, each under core's symbol token, by `useValue` / `useFactory`
+ * (no decorators, no type metadata):
+ *
+ * | token | what | selected by |
+ * | --- | --- | --- |
+ * | `APP_CONFIG` | the frozen {@link AppConfig} | — |
+ * | `CLOCK` | `systemClock` | — |
+ * | `LOGGER` | pino on stderr | `logLevel` |
+ * | `OBSERVER` | log lines, plus NDJSON on stdout | `json` |
+ * | `NETWORK` | `HttpNetwork` or `InMemoryNetwork` | `network` (`url`, `tlsCaFile`) |
+ * | `FAKE_GITLAB` | the fake behind `in-memory` | `network: 'in-memory'` |
+ * | `SERVER_GATE` | one gate per GitLab | — |
+ * | `RUNNER_INFO` | the `info` block | `executor` |
+ * | `EXECUTOR` | `ShellExecutor` or `ExecExecutor` | `executor` (`exec`) |
+ * | `JOB_CONFIRMATION` | `JobConfirmation` | `confirm`, `strategy`, `keepAliveMs`, `probe`, `ackWindowMs` |
+ *
+ * Factories cache one instance per container, so a test's child container that re-registers `NETWORK` or `CLOCK`
+ * gets a `JobConfirmation` built on its own registrations.
+ */
+export function buildContainer(config: AppConfig, options: ContainerOptions = {}): DependencyContainer {
+  const c = (options.parent ?? rootContainer).createChildContainer();
+  const writeEvent = options.writeEvent ?? ((line: string) => process.stdout.write(line));
+  c.register(APP_CONFIG, { useValue: config });
+  c.register<Clock>(CLOCK, { useValue: systemClock });
+  c.register<Logger>(LOGGER, {
+    useFactory: instancePerContainerCachingFactory(() =>
+      createLogger({
+        level: config.logLevel,
+        ...(options.logDestination === undefined ? {} : { destination: options.logDestination }),
+      }),
+    ),
+  });
+  c.register<Observer>(OBSERVER, {
+    useFactory: instancePerContainerCachingFactory((r) =>
+      fanOut(
+        logObserver(r.resolve<Logger>(LOGGER).child({ component: 'runner' })),
+        ...(config.json ? [ndjsonObserver(writeEvent)] : []),
+        ...(options.observers ?? []),
+      ),
+    ),
+  });
+  c.register<FakeGitLab>(FAKE_GITLAB, {
+    useFactory: instancePerContainerCachingFactory(
+      (r) => new FakeGitLab({ profile: 'two-phase', clock: r.resolve<Clock>(CLOCK) }),
+    ),
+  });
+  c.register<Network>(NETWORK, {
+    useFactory: instancePerContainerCachingFactory((r): Network => {
+      switch (config.network) {
+        case 'http':
+          return new HttpNetwork({
+            url: config.url,
+            ...(config.tlsCaFile === undefined ? {} : { tlsCaFile: config.tlsCaFile }),
+            ...(options.proxyEnv === undefined ? {} : { env: options.proxyEnv }),
+            userAgent: `runner-core/${APP_VERSION} (node ${process.version}; ${process.platform}/${process.arch})`,
+            logger: r.resolve<Logger>(LOGGER),
+            clock: r.resolve<Clock>(CLOCK),
+          });
+        case 'in-memory':
+          return new InMemoryNetwork({ gitlab: r.resolve<FakeGitLab>(FAKE_GITLAB), clock: r.resolve<Clock>(CLOCK) });
+        default: {
+          const unreachable: never = config.network;
+          throw new Error(`unknown network ${String(unreachable)}`);
+        }
+      }
+    }),
+  });
+  c.register<ServerGate>(SERVER_GATE, {
+    useFactory: instancePerContainerCachingFactory((r) => new ServerGate(r.resolve<Clock>(CLOCK))),
+  });
+  c.register<RunnerInfo>(RUNNER_INFO, { useValue: appRunnerInfo(config) });
+  c.register<Executor>(EXECUTOR, {
+    useFactory: instancePerContainerCachingFactory((r): Executor => {
+      switch (config.executor) {
+        case 'shell':
+          return new ShellExecutor({ clock: r.resolve<Clock>(CLOCK) });
+        case 'exec':
+          if (config.exec === undefined) throw new Error('the exec executor needs a command (--exec CMD)');
+          return new ExecExecutor({ command: config.exec, clock: r.resolve<Clock>(CLOCK) });
+        default: {
+          const unreachable: never = config.executor;
+          throw new Error(`unknown executor ${String(unreachable)}`);
+        }
+      }
+    }),
+  });
+  c.register<JobConfirmation>(JOB_CONFIRMATION, {
+    useFactory: instancePerContainerCachingFactory(
+      (r) =>
+        new JobConfirmation(
+          {
+            network: r.resolve<Network>(NETWORK),
+            clock: r.resolve<Clock>(CLOCK),
+            observer: r.resolve<Observer>(OBSERVER),
+            gate: r.resolve<ServerGate>(SERVER_GATE),
+          },
+          {
+            info: r.resolve<RunnerInfo>(RUNNER_INFO),
+            confirm: config.confirm,
+            strategy: config.strategy,
+            keepAliveIntervalMs: config.keepAliveMs,
+            probe: config.probe,
+            ackWindowMs: config.ackWindowMs,
+            ...config.confirmationTuning,
+          },
+        ),
+    ),
+  });
+  return c;
+}
+
+/** Every token {@link verifyContainer} resolves, with its name and the configuration that selects it. */
+const VERIFIED: ReadonlyArray<{ readonly token: symbol; readonly name: string; readonly selectedBy: string }> = [
+  { token: APP_CONFIG, name: 'AppConfig', selectedBy: 'buildContainer(config)' },
+  { token: CLOCK, name: 'Clock', selectedBy: 'always registered (systemClock)' },
+  { token: LOGGER, name: 'Logger', selectedBy: 'config key "logLevel" (--log-level)' },
+  { token: OBSERVER, name: 'Observer', selectedBy: 'config key "json" (--json)' },
+  {
+    token: NETWORK,
+    name: 'Network',
+    selectedBy: 'config key "network" with "url" / "tlsCaFile" (--url, --tls-ca-file)',
+  },
+  { token: SERVER_GATE, name: 'ServerGate', selectedBy: 'always registered' },
+  { token: RUNNER_INFO, name: 'RunnerInfo', selectedBy: 'config key "executor" (--executor)' },
+  { token: EXECUTOR, name: 'Executor', selectedBy: 'config key "executor" with "exec" (--executor, --exec)' },
+  {
+    token: JOB_CONFIRMATION,
+    name: 'JobConfirmation',
+    selectedBy: 'config keys "confirm", "strategy", "keepAliveMs", "probe", "ackWindowMs"',
+  },
+];
+
+/** A container that cannot provide what the runner needs; the message names the token and what selects it. */
+export class ContainerError extends Error {
+  override readonly name = 'ContainerError';
+}
+
+/**
+ * Resolves every token the runner needs, at start-up, so a wiring mistake fails at once with a message naming the
+ * token and the configuration that selects it (instead of mid-run).
+ *
+ * @throws {ContainerError}
+ */
+export function verifyContainer(c: DependencyContainer): void {
+  for (const { token, name, selectedBy } of VERIFIED) {
+    if (!c.isRegistered(token, true)) {
+      throw new ContainerError(`nothing registered for ${name} (token ${String(token)}; selected by ${selectedBy})`);
+    }
+    try {
+      c.resolve(token);
+    } catch (error) {
+      const reason = error instanceof Error ? error.message : String(error);
+      throw new ContainerError(`cannot build ${name} (selected by ${selectedBy}): ${reason}`, { cause: error });
+    }
+  }
+}
+
+/** The runner's parts, resolved from a container (so callers need not know tsyringe). */
+export interface RunnerParts {
+  readonly config: AppConfig;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly observer: Observer;
+  readonly network: Network;
+  readonly executor: Executor;
+  readonly confirmation: JobConfirmation;
+  readonly info: RunnerInfo;
+}
+
+/** Resolves the runner's parts from a container built by {@link buildContainer} (or a child of one). */
+export function resolveParts(c: DependencyContainer): RunnerParts {
+  return {
+    config: c.resolve<AppConfig>(APP_CONFIG),
+    clock: c.resolve<Clock>(CLOCK),
+    logger: c.resolve<Logger>(LOGGER),
+    observer: c.resolve<Observer>(OBSERVER),
+    network: c.resolve<Network>(NETWORK),
+    executor: c.resolve<Executor>(EXECUTOR),
+    confirmation: c.resolve<JobConfirmation>(JOB_CONFIRMATION),
+    info: c.resolve<RunnerInfo>(RUNNER_INFO),
+  };
+}
+
+/** A {@link RunLoop} on the container's parts (its `info` unless `options.info` says otherwise). */
+export function createRunLoop(
+  c: DependencyContainer,
+  options: Omit<RunLoopOptions, 'info'> & { readonly info?: RunnerInfo },
+): RunLoop {
+  const parts = resolveParts(c);
+  return new RunLoop(parts, { ...options, info: options.info ?? parts.info });
+}
+
+/** Frees what the container's instances hold (the HTTP adapter's kept-alive sockets), so the process can exit. */
+export function disposeContainer(c: DependencyContainer): void {
+  if (!c.isRegistered(NETWORK, true)) return;
+  let network: unknown;
+  try {
+    network = c.resolve(NETWORK);
+  } catch {
+    // NOTE: a network that could not be built holds nothing to free (verifyContainer reported why).
+    return;
+  }
+  if (network instanceof HttpNetwork) network.close();
+}

@@ -1,0 +1,58 @@
+export { EXIT, runCli } from './cli/cli.js';
+export { type CliIo, processIo } from './cli/cli-io.js';
+export { formatDuration, parseDuration } from './config/duration.js';
+export { commandHelp, globalHelp } from './config/help.js';
+export {
+  type AppConfig,
+  appConfig,
+  type CommandConfig,
+  type CommandLine,
+  type CommandName,
+  ConfigError,
+  type ConfirmConfig,
+  type DemoConfig,
+  type Environment,
+  type ExecutorChoice,
+  LOG_LEVELS,
+  type LogLevel,
+  loadConfig,
+  type NetworkChoice,
+  parseCommandLine,
+  type RunConfig,
+  SIM_PROFILES,
+  type SimConfig,
+  type SimProfile,
+} from './config.js';
+export {
+  APP_CONFIG,
+  appRunnerInfo,
+  buildContainer,
+  ContainerError,
+  type ContainerOptions,
+  createRunLoop,
+  disposeContainer,
+  FAKE_GITLAB,
+  RUNNER_INFO,
+  type RunnerParts,
+  resolveParts,
+  SERVER_GATE,
+  verifyContainer,
+} from './container.js';
+export { type ChildExit, type ChildSpec, runChild } from './executors/child-process.js';
+export { ExecExecutor, type ExecExecutorOptions } from './executors/exec-executor.js';
+export { type FlushableSink, MASKED, maskedValuesOf, maskingSink } from './executors/masking-sink.js';
+export { ShellExecutor, type ShellExecutorOptions, shellScript } from './executors/shell-executor.js';
+export { EventRecorder, eventLine, logObserver, ndjsonObserver } from './logging/event-observers.js';
+export { createLogger, type LoggerOptions, PinoLogger } from './logging/pino-logger.js';
+export { type FinalUpdateResult, sendFinalState } from './runner/final-update.js';
+export {
+  type JobReport,
+  JobRunner,
+  type JobRunnerDeps,
+  type JobRunnerOptions,
+  type PrepareJob,
+} from './runner/job-runner.js';
+export { RunLoop, type RunLoopOptions, type RunSummary } from './runner/run-loop.js';
+export { TraceShipper, type TraceShipperOptions, type TraceStopReason } from './runner/trace-shipper.js';
+export { deriveSystemId, type MachineIdentity, randomSystemId } from './system-id.js';
+export { APP_VERSION } from './version.js';

@@ -1,0 +1,209 @@
+import type {
+  Clock,
+  ConfirmationOutcome,
+  ExecutionResult,
+  Executor,
+  JobConfirmation,
+  JobPayload,
+  Logger,
+  Network,
+  Observer,
+  PendingJob,
+  RetryPolicy,
+  RunnerInfo,
+} from '@runner-core/core';
+import { maskedValuesOf, maskingSink } from '../executors/masking-sink.js';
+import { type FinalUpdateResult, sendFinalState } from './final-update.js';
+import { TraceShipper } from './trace-shipper.js';
+
+/**
+ * Work done while GitLab holds a job pending, before it is confirmed (provisioning a VM, pulling images):
+ * keep-alives go out meanwhile. Should stop when `job.signal` aborts. A rejection declines the job.
+ */
+export type PrepareJob = (job: PendingJob) => Promise<void>;
+
+/** How one job ended for the runner. */
+export interface JobReport {
+  readonly jobId: number;
+  /** The confirmation's outcome. */
+  readonly outcome: ConfirmationOutcome;
+  /** What the executor reported and GitLab was told; absent when the job did not run. */
+  readonly execution?: {
+    readonly result: ExecutionResult;
+    /** Why the job was stopped early, if it was. */
+    readonly stopped?: 'canceled' | 'gone' | 'shutdown';
+    readonly finalUpdate: FinalUpdateResult;
+  };
+}
+
+/** What {@link JobRunner} needs. */
+export interface JobRunnerDeps {
+  readonly network: Network;
+  readonly clock: Clock;
+  readonly confirmation: JobConfirmation;
+  readonly executor: Executor;
+  readonly observer: Observer;
+  readonly logger: Logger;
+}
+
+/** Options of {@link JobRunner}. */
+export interface JobRunnerOptions {
+  /** The `info` block of trace touches and final updates. */
+  readonly info: RunnerInfo;
+  readonly retry: RetryPolicy;
+  /** @default Math.random */
+  readonly random?: () => number;
+  /** Trace patch interval until the server sets one. @default 3_000 */
+  readonly traceIntervalMs?: number;
+  /** Runs between receiving and confirming a job. @default none: confirm at once */
+  readonly prepare?: PrepareJob;
+}
+
+/**
+ * One job from hand-out to final state: hold it pending (and prepare it), confirm it per policy, run confirmed jobs
+ * with the executor while shipping the trace, and report the final state. GitLab's stop signals are obeyed:
+ * `Job-Status: canceling` aborts the executor and reports `failed`/`job_canceled`; a job gone (403, 404,
+ * canceled) aborts it and reports nothing.
+ *
+ * `shutdown` (the second signal): pending jobs are declined, running ones aborted and reported as
+ * `failed`/`runner_system_failure`.
+ */
+export class JobRunner {
+  readonly #deps: JobRunnerDeps;
+  readonly #options: JobRunnerOptions;
+
+  constructor(deps: JobRunnerDeps, options: JobRunnerOptions) {
+    this.#deps = deps;
+    this.#options = options;
+  }
+
+  /**
+   * Handles one job. Never rejects for anything GitLab or the executor does; `shutdown` aborts it.
+   *
+   * @param receivedAt when the job request went out (the ack window started no earlier).
+   */
+  async handle(payload: JobPayload, receivedAt: number, shutdown: AbortSignal): Promise<JobReport> {
+    const { confirmation, logger } = this.#deps;
+    const log = logger.child({ jobId: payload.id });
+    const pending = confirmation.receive(payload, receivedAt);
+    const decline = (): void => {
+      void pending.decline('the runner is shutting down');
+    };
+    shutdown.addEventListener('abort', decline, { once: true });
+    if (shutdown.aborted) decline();
+    let outcome: ConfirmationOutcome;
+    try {
+      if (this.#options.prepare !== undefined && !shutdown.aborted) {
+        try {
+          await this.#options.prepare(pending);
+        } catch (error) {
+          log.warn('preparation failed; declining the job', { error: error instanceof Error ? error.name : 'error' });
+          await pending.decline('preparation failed');
+        }
+      }
+      outcome = await pending.confirm();
+    } finally {
+      shutdown.removeEventListener('abort', decline);
+    }
+    if (outcome.kind !== 'confirmed' && outcome.kind !== 'skipped') return { jobId: payload.id, outcome };
+    return { jobId: payload.id, outcome, execution: await this.#execute(outcome, shutdown, log) };
+  }
+
+  async #execute(
+    outcome: Extract<ConfirmationOutcome, { kind: 'confirmed' | 'skipped' }>,
+    shutdown: AbortSignal,
+    log: Logger,
+  ): Promise<NonNullable<JobReport['execution']>> {
+    const { network, clock, executor, observer } = this.#deps;
+    const { job } = outcome;
+    const started = clock.now();
+    const stop = new AbortController();
+    let stopped: 'canceled' | 'gone' | 'shutdown' | undefined;
+    const stopWith = (reason: 'canceled' | 'gone' | 'shutdown'): void => {
+      // NOTE: a job gone from GitLab outranks a cancel: nothing may be reported for it.
+      if (stopped === undefined || reason === 'gone') stopped = reason;
+      stop.abort(reason);
+    };
+    const trace = new TraceShipper({
+      network,
+      clock,
+      logger: log,
+      job: job.credentials,
+      info: this.#options.info,
+      ...(this.#options.traceIntervalMs === undefined ? {} : { intervalMs: this.#options.traceIntervalMs }),
+      onStop: (reason) => stopWith(reason === 'gone' ? 'gone' : 'canceled'),
+    });
+    const onShutdown = (): void => stopWith('shutdown');
+    shutdown.addEventListener('abort', onShutdown, { once: true });
+    if (shutdown.aborted) onShutdown();
+    const sink = maskingSink(trace, maskedValuesOf(job.payload));
+    trace.start();
+    log.info('job started', { confirmation: job.confirmation, mode: job.mode, strategy: job.strategy });
+
+    let result: ExecutionResult;
+    try {
+      result = await executor.execute(job, { signal: stop.signal, trace: sink });
+    } catch (error) {
+      log.error('executor failed', { error: error instanceof Error ? error.name : 'error' });
+      sink.write(`\nERROR: the executor failed (${error instanceof Error ? error.name : 'error'})\n`);
+      result = { kind: 'failed', failureReason: 'runner_system_failure' };
+    } finally {
+      shutdown.removeEventListener('abort', onShutdown);
+      sink.flush();
+    }
+    await trace.stop();
+
+    const reported = reportedResult(result, stopped);
+    let finalUpdate: FinalUpdateResult;
+    if (stopped === 'gone') {
+      log.warn('GitLab dropped the job while it ran; no final update');
+      finalUpdate = { kind: 'gone', attempts: 0 };
+    } else {
+      finalUpdate = await sendFinalState(
+        {
+          network,
+          clock,
+          logger: log,
+          info: this.#options.info,
+          retry: this.#options.retry,
+          random: this.#options.random ?? Math.random,
+        },
+        job.credentials,
+        trace,
+        reported,
+      );
+      if (finalUpdate.kind === 'not-reported') log.error('final state not reported', { detail: finalUpdate.detail });
+    }
+    if (finalUpdate.kind !== 'gone') {
+      observer.notify({
+        event: 'job.finished',
+        jobId: job.id,
+        state: reported.kind,
+        ...(reported.kind === 'failed' ? { failureReason: reported.failureReason } : {}),
+        ...(reported.kind === 'failed' && reported.exitCode !== undefined ? { exitCode: reported.exitCode } : {}),
+        elapsedMs: clock.now() - started,
+      });
+    }
+    return { result: reported, ...(stopped === undefined ? {} : { stopped }), finalUpdate };
+  }
+}
+
+/** The state GitLab is told: the executor's result, unless the job was stopped for a reason of ours or GitLab's. */
+function reportedResult(
+  result: ExecutionResult,
+  stopped: 'canceled' | 'gone' | 'shutdown' | undefined,
+): ExecutionResult {
+  switch (stopped) {
+    case undefined:
+    case 'gone':
+      return result;
+    case 'canceled':
+      return { kind: 'failed', failureReason: 'job_canceled' };
+    case 'shutdown':
+      return { kind: 'failed', failureReason: 'runner_system_failure' };
+    default: {
+      const unreachable: never = stopped;
+      throw new Error(`unknown stop reason ${String(unreachable)}`);
+    }
+  }
+}

@@ -1,0 +1,329 @@
+import {
+  ClientConfigError,
+  defaultRetryPolicy,
+  type JobPayload,
+  MalformedResponseError,
+  NetworkError,
+  type RequestJobResult,
+  type RetryPolicy,
+  type RunnerCredentials,
+  type RunnerInfo,
+  retryWait,
+  TransportError,
+} from '@runner-core/core';
+import { formatDuration } from '../config/duration.js';
+import { type JobReport, JobRunner, type JobRunnerDeps, type PrepareJob } from './job-runner.js';
+import { describe } from './trace-shipper.js';
+
+/** Options of {@link RunLoop}; see `runner-core run --help` for the flags behind them. */
+export interface RunLoopOptions {
+  readonly credentials: RunnerCredentials;
+  /** The `info` block of job requests and updates (advertises `two_phase_job_commit`). */
+  readonly info: RunnerInfo;
+  /** Jobs handled at once. @default 1 */
+  readonly concurrency?: number;
+  /** Milliseconds between job requests while none is queued. @default 3_000 */
+  readonly checkIntervalMs?: number;
+  /** Handle one job (or none) and end. @default false */
+  readonly once?: boolean;
+  /** Backoff between job request retries and final update retries. @default defaultRetryPolicy */
+  readonly retry?: RetryPolicy;
+  /** @default Math.random */
+  readonly random?: () => number;
+  /** Tries of one job request on 429, 503 or a connection never made. @default 5 */
+  readonly maxRequestAttempts?: number;
+  /** Longest wait after GitLab refused the runner token (doubling from the check interval). @default 300_000 */
+  readonly maxUnhealthyBackoffMs?: number;
+  /** Trace patch interval until the server sets one. @default 3_000 */
+  readonly traceIntervalMs?: number;
+  /** Runs while a job is held pending, before it is confirmed. @default none */
+  readonly prepare?: PrepareJob;
+}
+
+/** How a run ended. */
+export interface RunSummary {
+  readonly reports: readonly JobReport[];
+  /** `stopped` (a signal), `once` (`--once` done), `unhealthy` (`--once` and GitLab refused the runner). */
+  readonly ended: 'stopped' | 'once' | 'unhealthy';
+  /**
+   * 0, or 1 when GitLab refused the runner under `--once`, a job request failed under `--once`, or a job's
+   * confirmation ended `unreachable`/`invalid` or its final state could not be reported.
+   */
+  readonly exitCode: 0 | 1;
+}
+
+/** What one job request came to, after its retries. */
+type RequestAnswer =
+  | { readonly kind: 'job'; readonly job: JobPayload }
+  | { readonly kind: 'none' }
+  | { readonly kind: 'invalid'; readonly error: MalformedResponseError }
+  | { readonly kind: 'unhealthy'; readonly reason: string }
+  | { readonly kind: 'failed'; readonly detail: string }
+  | { readonly kind: 'stopped' };
+
+/**
+ * The runner: requests jobs every check interval (at once again after a job), at most `concurrency` at a time, and
+ * hands each to a {@link JobRunner} (confirm, execute, report).
+ *
+ * Job requests are not idempotent (GitLab may assign a job whose answer is lost), so they are retried only when
+ * the request certainly never left (`TransportError.sent === false`) and on 429/503 with the server's wait. A 403
+ * marks the runner unhealthy: it backs off, doubling from the check interval up to 5 minutes.
+ *
+ * {@link RunLoop.stop} (first signal) stops requesting and lets jobs in flight finish; {@link RunLoop.abort}
+ * (second signal) declines pending jobs and fails running ones as `runner_system_failure`.
+ */
+export class RunLoop {
+  readonly #deps: JobRunnerDeps;
+  readonly #options: RunLoopOptions;
+  readonly #runner: JobRunner;
+  readonly #stopping = new AbortController();
+  readonly #shutdown = new AbortController();
+  readonly #active = new Set<Promise<void>>();
+  readonly #wakers = new Set<() => void>();
+
+  constructor(deps: JobRunnerDeps, options: RunLoopOptions) {
+    const concurrency = options.concurrency ?? 1;
+    if (!Number.isSafeInteger(concurrency) || concurrency < 1) {
+      throw new RangeError(`RunLoop option concurrency: expected a positive integer, got ${concurrency}`);
+    }
+    const checkIntervalMs = options.checkIntervalMs ?? 3_000;
+    if (!Number.isFinite(checkIntervalMs) || checkIntervalMs <= 0) {
+      throw new RangeError(`RunLoop option checkIntervalMs: expected a positive number, got ${checkIntervalMs}`);
+    }
+    this.#deps = deps;
+    this.#options = options;
+    this.#runner = new JobRunner(deps, {
+      info: options.info,
+      retry: options.retry ?? defaultRetryPolicy,
+      ...(options.random === undefined ? {} : { random: options.random }),
+      ...(options.traceIntervalMs === undefined ? {} : { traceIntervalMs: options.traceIntervalMs }),
+      ...(options.prepare === undefined ? {} : { prepare: options.prepare }),
+    });
+    this.#stopping.signal.addEventListener('abort', () => this.#wakeAll(), { once: true });
+  }
+
+  /** Stop requesting jobs; jobs in flight finish. `run()` resolves once they have. */
+  stop(): void {
+    this.#stopping.abort();
+  }
+
+  /** Stop everything: pending jobs are declined, running jobs aborted and failed as `runner_system_failure`. */
+  abort(): void {
+    this.#stopping.abort();
+    this.#shutdown.abort();
+  }
+
+  /** Whether {@link RunLoop.stop} or {@link RunLoop.abort} was called. */
+  get stopping(): boolean {
+    return this.#stopping.signal.aborted;
+  }
+
+  /** Jobs being handled right now. */
+  get activeJobs(): number {
+    return this.#active.size;
+  }
+
+  /** Runs until stopped (or, with `once`, until one job or none was handled). Never rejects for GitLab's answers. */
+  async run(): Promise<RunSummary> {
+    const { clock, logger, observer, confirmation } = this.#deps;
+    const once = this.#options.once ?? false;
+    const concurrency = this.#options.concurrency ?? 1;
+    const checkIntervalMs = this.#options.checkIntervalMs ?? 3_000;
+    const maxBackoffMs = this.#options.maxUnhealthyBackoffMs ?? 300_000;
+    const reports: JobReport[] = [];
+    let ended: RunSummary['ended'] = 'stopped';
+    let failed = false;
+    let backoffMs = 0;
+
+    const healthy = (): void => {
+      if (backoffMs === 0) return;
+      backoffMs = 0;
+      observer.notify({ event: 'runner.healthy' });
+    };
+
+    logger.info('runner started', {
+      runner: this.#options.credentials.token.short(),
+      systemId: this.#options.credentials.systemId,
+      concurrency,
+      checkInterval: formatDuration(checkIntervalMs),
+    });
+    loop: while (!this.stopping) {
+      while (this.#active.size >= concurrency && !this.stopping) await this.#nextWake();
+      if (this.stopping) break;
+      const receivedAt = clock.now();
+      const answer = await this.#requestJob();
+      switch (answer.kind) {
+        case 'job': {
+          healthy();
+          const task = this.#runner.handle(answer.job, receivedAt, this.#shutdown.signal).then(
+            (report) => {
+              reports.push(report);
+              if (!isClean(report)) failed = true;
+            },
+            (error: unknown) => {
+              failed = true;
+              logger.error('job handling failed', { jobId: answer.job.id, error: describe(error) });
+            },
+          );
+          this.#track(task);
+          if (once) {
+            await task;
+            ended = 'once';
+            break loop;
+          }
+          continue;
+        }
+        case 'invalid': {
+          healthy();
+          const outcome = await confirmation.invalid(answer.error);
+          reports.push({ jobId: outcome.jobId, outcome });
+          failed = true;
+          if (once) {
+            ended = 'once';
+            break loop;
+          }
+          continue;
+        }
+        case 'none':
+          healthy();
+          if (once) {
+            ended = 'once';
+            break loop;
+          }
+          await clock.sleep(checkIntervalMs, this.#stopping.signal);
+          continue;
+        case 'failed':
+          if (once) {
+            failed = true;
+            ended = 'once';
+            break loop;
+          }
+          await clock.sleep(checkIntervalMs, this.#stopping.signal);
+          continue;
+        case 'unhealthy': {
+          backoffMs = Math.min(maxBackoffMs, backoffMs === 0 ? checkIntervalMs : backoffMs * 2);
+          observer.notify({ event: 'runner.unhealthy', reason: answer.reason, backoffMs });
+          if (once) {
+            failed = true;
+            ended = 'unhealthy';
+            break loop;
+          }
+          logger.error(`${answer.reason}; next job request in ${formatDuration(backoffMs)}`);
+          await clock.sleep(backoffMs, this.#stopping.signal);
+          continue;
+        }
+        case 'stopped':
+          break loop;
+        default: {
+          const unreachable: never = answer;
+          throw new Error(`unknown request answer ${JSON.stringify(unreachable)}`);
+        }
+      }
+    }
+    if (this.#active.size > 0) logger.info('waiting for jobs in flight', { jobs: this.#active.size });
+    while (this.#active.size > 0) await Promise.all([...this.#active]);
+    logger.info('runner stopped', { jobs: reports.length });
+    return { reports, ended, exitCode: failed ? 1 : 0 };
+  }
+
+  /** One job request, retried only where that is safe (see the class comment). */
+  async #requestJob(): Promise<RequestAnswer> {
+    const { network, clock, logger } = this.#deps;
+    const { credentials, info } = this.#options;
+    const maxAttempts = this.#options.maxRequestAttempts ?? 5;
+    const retry = this.#options.retry ?? defaultRetryPolicy;
+    const random = this.#options.random ?? Math.random;
+    const log = logger.child({ runner: credentials.token.short() });
+    for (let attempt = 1; ; attempt++) {
+      let result: RequestJobResult;
+      try {
+        result = await network.requestJob({ credentials, info, signal: this.#shutdown.signal });
+      } catch (error) {
+        if (error instanceof MalformedResponseError) {
+          log.error('job request answered with an unusable payload', { error: describe(error) });
+          return { kind: 'invalid', error };
+        }
+        if (this.#shutdown.signal.aborted) return { kind: 'stopped' };
+        if (error instanceof ClientConfigError) {
+          return { kind: 'unhealthy', reason: `the GitLab client cannot be used as configured: ${error.message}` };
+        }
+        if (error instanceof TransportError && !error.sent && attempt < maxAttempts) {
+          const wait = retryWait(retry, attempt, clock.now(), random);
+          log.warn('job request failed before it was sent; retrying', { error: describe(error), waitMs: wait.ms });
+          if (!(await this.#pause(wait.ms))) return { kind: 'stopped' };
+          continue;
+        }
+        if (!(error instanceof NetworkError)) throw error;
+        // NOTE: a request that may have reached GitLab is never repeated: GitLab may have assigned a job to it.
+        log.warn('job request failed', { error: describe(error) });
+        return { kind: 'failed', detail: describe(error) };
+      }
+      switch (result.kind) {
+        case 'job':
+          log.debug('job request answered with a job', { jobId: result.job.id, correlation_id: result.requestId });
+          return { kind: 'job', job: result.job };
+        case 'no-job':
+          log.debug('job request answered: no job', { correlation_id: result.requestId });
+          return { kind: 'none' };
+        case 'forbidden':
+          log.error('Checking for jobs... forbidden', { status: 403, correlation_id: result.requestId });
+          return {
+            kind: 'unhealthy',
+            reason: 'GitLab refused the runner token (403 Forbidden): check --token, or whether the runner was deleted',
+          };
+        case 'unavailable':
+        case 'rate-limited': {
+          const status = result.kind === 'unavailable' ? 503 : 429;
+          if (attempt >= maxAttempts) {
+            log.warn(`Checking for jobs... ${status} after ${attempt} tries`, { correlation_id: result.requestId });
+            return { kind: 'failed', detail: `${status} after ${attempt} tries` };
+          }
+          const wait = retryWait(retry, attempt, clock.now(), random, result.wait);
+          log.warn(`Checking for jobs... ${status}; retrying`, { waitMs: wait.ms, rule: wait.rule });
+          if (!(await this.#pause(wait.ms))) return { kind: 'stopped' };
+          continue;
+        }
+        case 'failed':
+          log.warn('Checking for jobs... failed', {
+            status: result.status,
+            message: result.message,
+            correlation_id: result.requestId,
+          });
+          return { kind: 'failed', detail: `status ${result.status}` };
+        default: {
+          const unreachable: never = result;
+          throw new Error(`unknown job request result ${JSON.stringify(unreachable)}`);
+        }
+      }
+    }
+  }
+
+  /** Sleeps unless stopping; `false` when stopped meanwhile. */
+  async #pause(ms: number): Promise<boolean> {
+    await this.#deps.clock.sleep(ms, this.#stopping.signal);
+    return !this.stopping;
+  }
+
+  #track(task: Promise<void>): void {
+    const tracked = task.finally(() => {
+      this.#active.delete(tracked);
+      this.#wakeAll();
+    });
+    this.#active.add(tracked);
+  }
+
+  #nextWake(): Promise<void> {
+    return new Promise((resolve) => this.#wakers.add(resolve));
+  }
+
+  #wakeAll(): void {
+    for (const wake of [...this.#wakers]) wake();
+    this.#wakers.clear();
+  }
+}
+
+/** Whether a job ended without a fault of the runner's (refusals by GitLab are not faults). */
+function isClean(report: JobReport): boolean {
+  if (report.outcome.kind === 'unreachable' || report.outcome.kind === 'invalid') return false;
+  return report.execution === undefined || report.execution.finalUpdate.kind !== 'not-reported';
+}

@@ -1,0 +1,47 @@
+import {
+  type ConfirmedJob,
+  JobConfirmation,
+  type JobPayload,
+  type RunnerEvent,
+  systemClock,
+  type TraceSink,
+} from '@runner-core/core';
+import { aJobPayload, type JobSpec, ScriptedNetwork } from '@runner-core/core/testing';
+
+/**
+ * A runnable job for executor tests. A `ConfirmedJob` can only come out of `JobConfirmation`: policy `off` skips the
+ * confirmation (no request is sent) and yields one.
+ */
+export async function aConfirmedJob(spec: JobSpec = {}, payload?: JobPayload): Promise<ConfirmedJob> {
+  const confirmation = new JobConfirmation({ network: new ScriptedNetwork(), clock: systemClock }, { confirm: 'off' });
+  const outcome = await confirmation.confirm(payload ?? aJobPayload({ spec }));
+  if (outcome.kind !== 'skipped') throw new Error(`expected a skipped outcome, got ${outcome.kind}`);
+  return outcome.job;
+}
+
+/** A trace sink that keeps everything as text. */
+export class TextSink implements TraceSink {
+  #text = '';
+
+  write(chunk: string | Uint8Array): void {
+    this.#text += typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8');
+  }
+
+  get text(): string {
+    return this.#text;
+  }
+}
+
+/** Polls `condition` every few milliseconds (real time), failing after `timeoutMs`: no blind sleeps in tests. */
+export async function eventually(condition: () => boolean, timeoutMs = 5_000, what = 'the condition'): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+/** The `event` names of a list of events, in order. */
+export function eventNames(events: readonly RunnerEvent[]): string[] {
+  return events.map((event) => event.event);
+}

@@ -1,0 +1,245 @@
+import { crc32 } from 'node:zlib';
+import { noDelayRetryPolicy, runnerInfo, silentLogger, TransportError } from '@runner-core/core';
+import {
+  anUpdateResult,
+  aPatchTraceResult,
+  FakeClock,
+  jobCredentials,
+  type ScriptedCall,
+  ScriptedNetwork,
+} from '@runner-core/core/testing';
+import { describe, expect, it } from 'vitest';
+import { sendFinalState } from '../src/runner/final-update.js';
+import { TraceShipper, type TraceStopReason } from '../src/runner/trace-shipper.js';
+
+function setup(options: { maxPatchBytes?: number; intervalMs?: number } = {}) {
+  const clock = new FakeClock();
+  const network = new ScriptedNetwork(() => clock.now());
+  const job = jobCredentials({ id: 7 });
+  const stops: TraceStopReason[] = [];
+  const trace = new TraceShipper({
+    network,
+    clock,
+    logger: silentLogger,
+    job,
+    info: runnerInfo(),
+    intervalMs: options.intervalMs ?? 1_000,
+    ...(options.maxPatchBytes === undefined ? {} : { maxPatchBytes: options.maxPatchBytes }),
+    onStop: (reason) => stops.push(reason),
+  });
+  return { clock, network, job, stops, trace };
+}
+
+type PatchCall = Extract<ScriptedCall, { method: 'patchTrace' }>;
+const patches = (network: ScriptedNetwork): PatchCall[] =>
+  network.calls.filter((call): call is PatchCall => call.method === 'patchTrace');
+const patchText = (call: PatchCall): string => Buffer.from(call.input.content).toString('utf8');
+
+describe('TraceShipper', () => {
+  it('sends unsent bytes every interval, in patches of at most maxPatchBytes', async () => {
+    const { clock, network, trace } = setup({ maxPatchBytes: 4 });
+    trace.start();
+    trace.write('hello ');
+    trace.write(Buffer.from('world'));
+    expect(patches(network)).toHaveLength(0);
+    await clock.advance(1_000);
+    expect(patches(network).map((call) => [call.input.offset, patchText(call)])).toEqual([
+      [0, 'hell'],
+      [4, 'o wo'],
+      [8, 'rld'],
+    ]);
+    expect(trace.sentBytes).toBe(11);
+    await trace.stop();
+    expect(clock.pendingTimers).toBe(0);
+  });
+
+  it('continues from the server offset after a range mismatch (416)', async () => {
+    const { network, trace } = setup();
+    network.onPatchTrace(aPatchTraceResult('range-mismatch', { offset: 2 }));
+    trace.write('abcdef');
+    expect(await trace.flushAll()).toBe(true);
+    expect(patches(network).map((call) => [call.input.offset, patchText(call)])).toEqual([
+      [0, 'abcdef'],
+      [2, 'cdef'],
+    ]);
+  });
+
+  it('keeps the bytes after a transient failure and sends them on the next tick', async () => {
+    const { clock, network, trace } = setup();
+    network.onPatchTrace(new TransportError('connection reset', true), aPatchTraceResult('retryable'));
+    trace.start();
+    trace.write('abc');
+    await clock.advance(1_000);
+    await clock.advance(1_000);
+    expect(trace.sentBytes).toBe(0);
+    await clock.advance(1_000);
+    expect(trace.sentBytes).toBe(3);
+    expect(patches(network).map((call) => call.input.offset)).toEqual([0, 0, 0]);
+    await trace.stop();
+  });
+
+  it('asks the job to stop when GitLab says canceling, and for good when the job is gone', async () => {
+    const { network, stops, trace } = setup();
+    network.onPatchTrace(
+      aPatchTraceResult('succeeded', { offset: 1, cancelRequested: true, jobStatus: 'canceling' }),
+      aPatchTraceResult('aborted', { jobStatus: 'canceled' }),
+    );
+    trace.write('a');
+    await trace.flushAll();
+    expect(stops).toEqual(['cancel-requested']);
+    trace.write('b');
+    expect(await trace.flushAll()).toBe(false);
+    expect(stops).toEqual(['cancel-requested', 'gone']);
+    expect(trace.stopReason).toBe('gone');
+    trace.write('c');
+    await trace.flushAll();
+    expect(patches(network)).toHaveLength(2);
+  });
+
+  it('applies the update interval GitLab sets', async () => {
+    const { clock, network, trace } = setup();
+    network.onPatchTrace(aPatchTraceResult('succeeded', { offset: 1, updateIntervalMs: 5_000 }));
+    trace.start();
+    trace.write('a');
+    await clock.advance(1_000);
+    expect(trace.intervalMs).toBe(5_000);
+    trace.write('b');
+    await clock.advance(4_000);
+    expect(patches(network)).toHaveLength(1);
+    await clock.advance(1_000);
+    expect(patches(network)).toHaveLength(2);
+    await trace.stop();
+  });
+
+  it('touches the job with PUT running when nothing was sent for 30 s', async () => {
+    const { clock, network, trace, stops } = setup();
+    network.onUpdateJob(anUpdateResult('succeeded'), anUpdateResult('aborted', { reason: 'not-found' }));
+    trace.start();
+    await clock.advance(30_000);
+    expect(network.jobCalls()).toEqual(['PUT running']);
+    const touch = network.calls.find((call) => call.method === 'updateJob');
+    expect(touch?.method === 'updateJob' && touch.input.output).toEqual({ checksum: 'crc32:00000000', bytesize: 0 });
+    await clock.advance(30_000);
+    expect(stops).toEqual(['gone']);
+    await trace.stop();
+  });
+
+  it('computes the crc32 checksum of the whole trace', () => {
+    const { trace } = setup();
+    trace.write('hello ');
+    trace.write('world');
+    expect(trace.checksum).toBe(`crc32:${crc32('hello world').toString(16).padStart(8, '0')}`);
+    expect(trace.bytesize).toBe(11);
+  });
+
+  it('drops output beyond the limit with one notice', () => {
+    const clock = new FakeClock();
+    const trace = new TraceShipper({
+      network: new ScriptedNetwork(),
+      clock,
+      logger: silentLogger,
+      job: jobCredentials(),
+      info: runnerInfo(),
+      outputLimitBytes: 10,
+      onStop: () => {},
+    });
+    trace.write('0123456789abc');
+    trace.write('more');
+    expect(trace.content.toString()).toBe('0123456789\nWARNING: job output exceeded 10 bytes; the rest is not shown\n');
+  });
+});
+
+describe('sendFinalState', () => {
+  function finalSetup() {
+    const context = setup();
+    const deps = {
+      network: context.network,
+      clock: context.clock,
+      logger: silentLogger,
+      info: runnerInfo(),
+      retry: noDelayRetryPolicy,
+      random: () => 0.5,
+    };
+    return { ...context, deps };
+  }
+
+  it('flushes the trace, then PUTs the state with checksum and size', async () => {
+    const { deps, network, job, trace } = finalSetup();
+    trace.write('done\n');
+    const result = await sendFinalState(deps, job, trace, {
+      kind: 'failed',
+      failureReason: 'script_failure',
+      exitCode: 2,
+    });
+    expect(result).toEqual({ kind: 'reported', attempts: 1 });
+    expect(network.calls.map((call) => call.method)).toEqual(['patchTrace', 'updateJob']);
+    const put = network.calls[1];
+    expect(put?.method === 'updateJob' && put.input).toMatchObject({
+      state: 'failed',
+      failureReason: 'script_failure',
+      exitCode: 2,
+      output: { checksum: trace.checksum, bytesize: 5 },
+    });
+  });
+
+  it('waits the interval after 202 and repeats', async () => {
+    const { deps, network, job, trace, clock } = finalSetup();
+    network.onUpdateJob(anUpdateResult('accepted', { updateIntervalMs: 2_000 }), anUpdateResult('accepted'));
+    const started = clock.now();
+    const result = await clock.run(sendFinalState(deps, job, trace, { kind: 'success' }));
+    expect(result).toEqual({ kind: 'reported', attempts: 3 });
+    expect(network.jobCalls()).toEqual(['PUT success', 'PUT success', 'PUT success']);
+    // 2 s as GitLab asked, then the trace interval GitLab set (2 s) again.
+    expect(clock.now() - started).toBe(4_000);
+  });
+
+  it('resends the whole trace after 412', async () => {
+    const { deps, network, job, trace } = finalSetup();
+    network.onUpdateJob(anUpdateResult('trace-invalid'));
+    trace.write('abc');
+    const result = await sendFinalState(deps, job, trace, { kind: 'success' });
+    expect(result.kind).toBe('reported');
+    expect(patches(network).map((call) => call.input.offset)).toEqual([0, 0]);
+  });
+
+  it('retries transient failures with the retry policy and Retry-After', async () => {
+    const { deps, network, job, trace, clock } = finalSetup();
+    const retryAfterAt = clock.now() + 7_000;
+    network.onUpdateJob(
+      new TransportError('connection refused', false),
+      anUpdateResult('retryable', { status: 429, wait: { retryAfterAt } }),
+    );
+    const result = await clock.run(sendFinalState(deps, job, trace, { kind: 'success' }));
+    expect(result).toEqual({ kind: 'reported', attempts: 3 });
+    expect(clock.now()).toBe(retryAfterAt);
+  });
+
+  it('gives up after maxFailures transient failures', async () => {
+    const { deps, network, job, trace, clock } = finalSetup();
+    network.onUpdateJob(anUpdateResult('retryable'), anUpdateResult('retryable'), anUpdateResult('retryable'));
+    const result = await clock.run(sendFinalState(deps, job, trace, { kind: 'success' }, { maxFailures: 3 }));
+    expect(result).toMatchObject({ kind: 'not-reported', attempts: 3 });
+  });
+
+  it.each([
+    ['aborted (403)', anUpdateResult('aborted', { reason: 'forbidden' }), 'gone'],
+    ['aborted (404)', anUpdateResult('aborted', { reason: 'not-found' }), 'gone'],
+    ['Job-Status: failed', anUpdateResult('aborted', { reason: 'job-failed', jobStatus: 'failed' }), 'reported'],
+    ['Job-Status: canceled', anUpdateResult('aborted', { reason: 'job-canceled', jobStatus: 'canceled' }), 'reported'],
+    ['rejected', anUpdateResult('rejected'), 'not-reported'],
+    ['conflict', anUpdateResult('conflict'), 'not-reported'],
+  ] as const)('stops on %s', async (_name, answer, kind) => {
+    const { deps, network, job, trace } = finalSetup();
+    network.onUpdateJob(answer);
+    expect((await sendFinalState(deps, job, trace, { kind: 'success' })).kind).toBe(kind);
+    expect(network.jobCalls()).toHaveLength(1);
+  });
+
+  it('reports nothing once the trace says the job is gone', async () => {
+    const { deps, network, job, trace } = finalSetup();
+    network.onPatchTrace(aPatchTraceResult('aborted'));
+    trace.write('x');
+    expect(await sendFinalState(deps, job, trace, { kind: 'success' })).toEqual({ kind: 'gone', attempts: 0 });
+    expect(network.jobCalls()).toEqual([]);
+  });
+});
