@@ -442,6 +442,12 @@ export class HttpNetwork implements Network {
       ...(result.jobStatus === undefined ? {} : { job_status: result.jobStatus }),
       ...(result.cancelRequested ? { cancel_requested: true } : {}),
     };
+    // NOTE: newest Rails reports the job's status after processing, so a final `failed` that landed comes back as
+    // 200 + `Job-Status: failed` (or `canceled`), which classifies as aborted. That is the update succeeding.
+    if (result.kind === 'aborted' && answer.status === 200 && fields.state === 'failed') {
+      this.#logger.debug(`${message} ok (job ${result.jobStatus ?? 'finished'})`, line);
+      return;
+    }
     switch (result.kind) {
       case 'succeeded':
       case 'accepted':

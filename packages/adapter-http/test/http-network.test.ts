@@ -448,3 +448,33 @@ describe('configuration errors surface as ClientConfigError', () => {
     expect(() => network({ url: 'invalid' })).toThrow(ClientConfigError);
   });
 });
+
+describe('logging of final updates', () => {
+  it.each([
+    ['failed', 'warn'],
+    ['canceled', 'warn'],
+  ])(
+    'a final failed answered 200 + Job-Status: %s is the update landing: logged at debug, not %s',
+    async (jobStatus) => {
+      const logger = new CaptureLogger();
+      const scope = nock(GITLAB).put('/api/v4/jobs/4242').reply(200, '200', { 'Job-Status': jobStatus });
+      const result = await network({ logger }).updateJob(jobCredentials(), {
+        info: runnerInfo(),
+        state: 'failed',
+        failureReason: 'script_failure',
+      });
+      scope.done();
+      expect(result.kind).toBe('aborted');
+      expect(logger.lines.filter((line) => line.level === 'warn')).toEqual([]);
+      expect(logger.lines.some((line) => line.message.includes(`ok (job ${jobStatus})`))).toBe(true);
+    },
+  );
+
+  it('a confirmation answered 200 + Job-Status: failed is still a warning (the job is gone)', async () => {
+    const logger = new CaptureLogger();
+    const scope = nock(GITLAB).put('/api/v4/jobs/4242').reply(200, '200', { 'Job-Status': 'failed' });
+    await network({ logger }).updateJob(jobCredentials(), { info: runnerInfo(), state: 'running' });
+    scope.done();
+    expect(logger.lines.filter((line) => line.level === 'warn')).toHaveLength(1);
+  });
+});
