@@ -137,7 +137,7 @@ describe('FakeGitLabServer faults on the socket', () => {
     await expect(requestJob(server, gitlab, { signal: AbortSignal.timeout(150) })).rejects.toThrow();
     gitlab.inject('request-job', { fault: 'timeout' });
     const hanging = requestJob(server, gitlab).catch((error: unknown) => error);
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await until(() => gitlab.requests('request-job').length === 2);
     await server.close();
     expect(await hanging).toBeInstanceOf(Error);
   });
@@ -156,17 +156,15 @@ describe('FakeGitLabServer faults on the socket', () => {
     const listening = () => process.getActiveResourcesInfo().filter((kind) => kind === 'TCPServerWrap').length;
     // NOTE: node drops a closed server's handle a moment after the close callback, so counts are polled.
     const settlesAt = async (expected: number): Promise<number> => {
-      for (let tries = 0; tries < 50 && listening() !== expected; tries++) {
-        await new Promise((resolve) => setTimeout(resolve, 10));
-      }
+      await until(() => listening() === expected).catch(() => {});
       return listening();
     };
-    await new Promise((resolve) => setTimeout(resolve, 30));
-    const before = listening();
+    // Earlier tests' servers are closed, but node drops their handles a moment later: let that happen first.
+    const before = await settlesAt(0);
     const { gitlab, server } = await serve();
     gitlab.inject('request-job', { delayMs: 60_000 });
     const delayed = requestJob(server, gitlab).catch((error: unknown) => error);
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await until(() => gitlab.requests('request-job').length === 1);
     expect(await settlesAt(before + 1)).toBe(before + 1);
     await server.close();
     await server.close();
@@ -231,3 +229,15 @@ describe('FakeGitLabServer control endpoints', () => {
     );
   });
 });
+
+/**
+ * Waits until `condition` holds, letting I/O run between checks (one event-loop turn each, no timer): for socket
+ * events a test cannot await directly. Fails after `turns` turns instead of hanging.
+ */
+async function until(condition: () => boolean, turns = 100_000): Promise<void> {
+  for (let turn = 0; turn < turns; turn++) {
+    if (condition()) return;
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  throw new Error('condition not met');
+}
