@@ -266,6 +266,35 @@ describe('keep-alives while the embedder prepares', () => {
     },
   );
 
+  test('a keep-alive that settles the job is reported before the outcome it caused', async () => {
+    const { clock, network, confirmation, events } = setup();
+    network.onUpdateJob(jobAnswer('conflict'));
+    confirmation.receive(aJob());
+    await clock.advance(31_000);
+    expect(events.map((event) => event.event)).toEqual([
+      'job.received',
+      'keep-alive.sent',
+      'keep-alive.answered',
+      'job.outcome',
+    ]);
+  });
+
+  test('keep-alives failing until the window closes → unreachable; in mode two-phase nothing is released', async () => {
+    const { clock, network, confirmation } = setup();
+    network.onUpdateJob(
+      jobAnswer('succeeded'),
+      ...Array.from({ length: 1_000 }, () => new TransportError('connect ECONNREFUSED', false)),
+    );
+    const pending = confirmation.receive(aJob());
+    const result = await clock.run(pending.outcome);
+    expect(result).toMatchObject({ kind: 'unreachable', mode: 'two-phase', attempts: 0 });
+    expect(result.kind === 'unreachable' && result.detail).toMatch(/keep-alive/);
+    // The last keep-alive answered 200 at 30 s, so the deadline is 30 s + 120 s − 5 s.
+    expect(clock.now()).toBe(1_767_225_600_000 + 30_000 + 115_000);
+    expect(network.jobCalls().every((call) => call === 'PUT pending')).toBe(true);
+    expect(pending.signal.aborted).toBe(true);
+  });
+
   test('probe sends one keep-alive before confirming, so the mode is known', async () => {
     const { clock, network, confirmation } = setup({ probe: true });
     const result = await clock.run(confirmation.confirm(aJob()));

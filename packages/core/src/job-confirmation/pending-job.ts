@@ -158,7 +158,9 @@ export class PendingJobHandle implements PendingJob {
         attempt: retry,
       });
       const answer = await this.#owner.send('keepAlive', strategy, this.#credentials);
-      const step = await this.#onKeepAliveAnswer(answer, strategy, retry);
+      this.#passGate(answer);
+      if (answer.kind === 'ok') this.#mode = 'two-phase';
+      if (answer.kind === 'refused') this.#mode = 'legacy';
       this.#owner.observer.notify({
         event: 'keep-alive.answered',
         jobId: this.id,
@@ -166,20 +168,19 @@ export class PendingJobHandle implements PendingJob {
         answer: answer.kind,
         mode: this.#mode,
       });
+      const step = await this.#onKeepAliveAnswer(answer, strategy, retry);
       if (step.done) return;
     }
   }
 
+  /** Acts on a keep-alive's answer (the mode is already updated). */
   async #onKeepAliveAnswer(answer: ConfirmationAnswer, strategy: ConfirmationStrategy, retry: number): Promise<Step> {
-    this.#passGate(answer);
     switch (answer.kind) {
       case 'ok':
-        this.#mode = 'two-phase';
         this.#windowStart = this.#owner.clock.now();
         return DONE;
       case 'refused':
         // NOTE: a 400 to `pending` means the job is not waiting: the server handed it out as running (legacy).
-        this.#mode = 'legacy';
         this.#stopKeepAliveLoop();
         return DONE;
       case 'unexpected':
@@ -189,7 +190,9 @@ export class PendingJobHandle implements PendingJob {
         this.#fallBack(strategy);
         return AGAIN;
       case 'transient':
-        return (await this.#backOff('keep-alive', answer, retry)) ? AGAIN : DONE;
+        if (await this.#backOff('keep-alive', answer, retry)) return AGAIN;
+        await this.#unreachable('keep-alive');
+        return DONE;
       case 'gone':
       case 'canceling':
       case 'conflict':
