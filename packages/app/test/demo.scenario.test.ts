@@ -28,7 +28,7 @@ describe('runner-core demo', () => {
       rows.map(([scenario, profile, outcome, mode, , , , result]) => [scenario, profile, outcome, mode, result]),
     ).toEqual([
       ['confirmed', 'two-phase', 'confirmed', 'two-phase', 'ok'],
-      ['canceled', 'legacy', 'canceled', 'unknown', 'ok'],
+      ['canceled', 'legacy', 'canceled', 'legacy', 'ok'],
       ['conflict', 'two-phase', 'conflict', 'unknown', 'ok'],
       ['flapping', 'two-phase', 'confirmed', 'unknown', 'ok'],
       ['legacy', 'legacy', 'confirmed', 'legacy', 'ok'],

@@ -295,6 +295,15 @@ describe('keep-alives while the embedder prepares', () => {
     expect(pending.signal.aborted).toBe(true);
   });
 
+  test('a keep-alive answered 400 + Job-Status: canceling: canceled, and mode legacy (the server was not holding it)', async () => {
+    const { clock, network, confirmation } = setup();
+    network.onUpdateJob(jobAnswer('rejected', {}, { jobStatus: 'canceling' }));
+    const pending = confirmation.receive(aJob());
+    await clock.advance(31_000);
+    expect(await pending.outcome).toMatchObject({ kind: 'canceled', mode: 'legacy' });
+    expect(network.jobCalls()).toEqual(['PUT pending', 'PUT failed']);
+  });
+
   test('probe sends one keep-alive before confirming, so the mode is known', async () => {
     const { clock, network, confirmation } = setup({ probe: true });
     const result = await clock.run(confirmation.confirm(aJob()));

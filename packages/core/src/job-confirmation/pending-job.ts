@@ -160,7 +160,8 @@ export class PendingJobHandle implements PendingJob {
       const answer = await this.#owner.send('keepAlive', strategy, this.#credentials);
       this.#passGate(answer);
       if (answer.kind === 'ok') this.#mode = 'two-phase';
-      if (answer.kind === 'refused') this.#mode = 'legacy';
+      // NOTE: a 400 to `pending` (with or without `Job-Status: canceling`) means the server is not holding the job.
+      if (answer.kind === 'refused' || (answer.kind === 'canceling' && answer.refused)) this.#mode = 'legacy';
       this.#owner.observer.notify({
         event: 'keep-alive.answered',
         jobId: this.id,

@@ -11,7 +11,8 @@ import type { StrategyName } from '../confirmation.types.js';
 export type ConfirmationAnswer =
   | { readonly kind: 'ok' }
   | { readonly kind: 'gone'; readonly detail: string }
-  | { readonly kind: 'canceling' }
+  /** `Job-Status: canceling`; `refused` when it came with a 400 (the server was not holding the job). */
+  | { readonly kind: 'canceling'; readonly refused: boolean }
   | { readonly kind: 'conflict' }
   /** 400: for a keep-alive, the server is not holding the job (legacy); for a confirmation, a rejection. */
   | { readonly kind: 'refused'; readonly jobStatus?: string }
@@ -32,7 +33,7 @@ export interface ConfirmationStrategy {
 /** Maps a job-update answer onto a confirmation step; shared by both strategies. */
 export function answerFromUpdate(result: UpdateJobResult, endpoint: string): ConfirmationAnswer {
   if (result.kind === 'aborted') return { kind: 'gone', detail: `${result.reason} from ${endpoint}` };
-  if (result.cancelRequested) return { kind: 'canceling' };
+  if (result.cancelRequested) return { kind: 'canceling', refused: result.kind === 'rejected' };
   switch (result.kind) {
     case 'succeeded':
       return { kind: 'ok' };
