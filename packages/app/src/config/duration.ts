@@ -1,6 +1,7 @@
 const UNIT_MS = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 } as const;
 
-const DURATION = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/;
+const DURATION = /^(?<amount>\d+(?:\.\d+)?)(?<unit>ms|s|m|h)$/;
+const isUnit = (unit: string | undefined): unit is keyof typeof UNIT_MS => unit !== undefined && unit in UNIT_MS;
 
 /**
  * Parses a duration as the command line writes it: a number and a unit, `500ms`, `30s`, `2m`, `1h` (fractions
@@ -9,10 +10,9 @@ const DURATION = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/;
  * @returns milliseconds (rounded to a whole number), or `undefined` when `text` is not a duration.
  */
 export function parseDuration(text: string): number | undefined {
-  const match = DURATION.exec(text.trim());
-  if (match === null) return undefined;
-  const [, amount, unit] = match as unknown as [string, string, keyof typeof UNIT_MS];
-  return Math.round(Number(amount) * UNIT_MS[unit]);
+  const groups = DURATION.exec(text.trim())?.groups;
+  if (groups === undefined || !isUnit(groups.unit)) return undefined;
+  return Math.round(Number(groups.amount) * UNIT_MS[groups.unit]);
 }
 
 /** The shortest exact form of `ms` for help texts and logs: `3s`, `500ms`, `2m`. */
