@@ -40,7 +40,14 @@ export {
 } from './container.js';
 export { type ChildExit, type ChildSpec, runChild } from './executors/child-process.js';
 export { ExecExecutor, type ExecExecutorOptions } from './executors/exec-executor.js';
-export { type FlushableSink, MASKED, maskedValuesOf, maskingSink } from './executors/masking-sink.js';
+export {
+  DEFAULT_TOKEN_PREFIXES,
+  type FlushableSink,
+  MASKED,
+  maskedValuesOf,
+  maskingSink,
+  tokenPrefixesOf,
+} from './executors/masking-sink.js';
 export { ShellExecutor, type ShellExecutorOptions, shellScript } from './executors/shell-executor.js';
 export { EventRecorder, eventLine, logObserver, ndjsonObserver } from './logging/event-observers.js';
 export { createLogger, type LoggerOptions, PinoLogger } from './logging/pino-logger.js';

@@ -12,7 +12,7 @@ import {
 } from '@runner-core/core';
 import { runChild } from './child-process.js';
 import { jobEnvironment } from './job-environment.js';
-import { maskedValuesOf, maskingSink } from './masking-sink.js';
+import { maskedValuesOf, maskingSink, tokenPrefixesOf } from './masking-sink.js';
 
 /** Options of {@link ExecExecutor}. */
 export interface ExecExecutorOptions {
@@ -45,7 +45,7 @@ export class ExecExecutor implements Executor {
   }
 
   async execute(job: ConfirmedJob, context: ExecutionContext): Promise<ExecutionResult> {
-    const trace = maskingSink(context.trace, maskedValuesOf(job.payload));
+    const trace = maskingSink(context.trace, maskedValuesOf(job.payload), tokenPrefixesOf(job.payload));
     const workDir = await mkdtemp(join(this.#options.baseDir ?? tmpdir(), `runner-core-exec-${job.id}-`));
     try {
       const env = { ...(await jobEnvironment(job.payload, workDir)), RUNNER_CORE_JOB_ID: String(job.id) };

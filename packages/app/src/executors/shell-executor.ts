@@ -11,7 +11,7 @@ import {
 } from '@runner-core/core';
 import { runChild } from './child-process.js';
 import { jobEnvironment } from './job-environment.js';
-import { maskedValuesOf, maskingSink } from './masking-sink.js';
+import { maskedValuesOf, maskingSink, tokenPrefixesOf } from './masking-sink.js';
 
 /** Options of {@link ShellExecutor}. */
 export interface ShellExecutorOptions {
@@ -60,7 +60,7 @@ export class ShellExecutor implements Executor {
   }
 
   async execute(job: ConfirmedJob, context: ExecutionContext): Promise<ExecutionResult> {
-    const trace = maskingSink(context.trace, maskedValuesOf(job.payload));
+    const trace = maskingSink(context.trace, maskedValuesOf(job.payload), tokenPrefixesOf(job.payload));
     const step = job.payload.steps?.find((candidate) => candidate.name === 'script');
     if (step === undefined) {
       trace.write('ERROR: the job payload has no "script" step\n');

@@ -12,7 +12,7 @@ import type {
   RetryPolicy,
   RunnerInfo,
 } from '@runner-core/core';
-import { maskedValuesOf, maskingSink } from '../executors/masking-sink.js';
+import { maskedValuesOf, maskingSink, tokenPrefixesOf } from '../executors/masking-sink.js';
 import { type FinalUpdateResult, sendFinalState } from './final-update.js';
 import { TraceShipper } from './trace-shipper.js';
 
@@ -136,7 +136,7 @@ export class JobRunner {
     const onShutdown = (): void => stopWith('shutdown');
     shutdown.addEventListener('abort', onShutdown, { once: true });
     if (shutdown.aborted) onShutdown();
-    const sink = maskingSink(trace, maskedValuesOf(job.payload));
+    const sink = maskingSink(trace, maskedValuesOf(job.payload), tokenPrefixesOf(job.payload));
     trace.start();
     log.info('job started', { confirmation: job.confirmation, mode: job.mode, strategy: job.strategy });
 
