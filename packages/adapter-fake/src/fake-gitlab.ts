@@ -1,12 +1,4 @@
-import {
-  type Clock,
-  type JobPayload,
-  type JobStatus,
-  jobPayloadFromWire,
-  Secret,
-  systemClock,
-  type WireJobPayload,
-} from '@runner-core/core';
+import { type Clock, type JobPayload, type JobStatus, Secret, systemClock } from '@runner-core/core';
 import {
   aWireJob,
   type ContractGitLab,
@@ -20,6 +12,7 @@ import {
   type ServerProfile,
   serverProfiles,
 } from '@runner-core/core/testing';
+import { decodeJobPayload, type WireJobPayload } from '@runner-core/core/wire';
 import type {
   AckWaitStatus,
   FakeGitLabOptions,
@@ -356,7 +349,7 @@ export class FakeGitLab implements ContractGitLab {
 
   /** The payload the job is handed out with, secrets wrapped. @throws {Error} for an unknown job id */
   payload(id: number): JobPayload {
-    return jobPayloadFromWire(this.#handoutPayload(this.#job('payload', id), this.#clock.now()));
+    return decodeJobPayload(this.#handoutPayload(this.#job('payload', id), this.#clock.now()));
   }
 
   /** Every request received so far, oldest first; only those of `operation` when given. */
@@ -392,7 +385,7 @@ export class FakeGitLab implements ContractGitLab {
           ? loggableJson(parsed.value)
           : undefined;
     const state = isRecord(body)
-      ? stringField(body, route.operation === 'runner-status' ? 'status' : 'state')
+      ? stringField(body, route.operation === 'post-runner-status' ? 'status' : 'state')
       : undefined;
     const record = (answer: RecordedAnswer): void => {
       if (this.#requests.length >= this.#requestLogLimit) this.#requests.shift();
@@ -457,8 +450,8 @@ export class FakeGitLab implements ContractGitLab {
       default:
         // NOTE: only the proposed runner-status server has this route; elsewhere Rails knows no such path.
         if (this.#profile !== 'runner-status')
-          return { operation: 'runner-status', jobId, refusal: messageAnswer(404) };
-        return allow('POST', 'runner-status', jobId);
+          return { operation: 'post-runner-status', jobId, refusal: messageAnswer(404) };
+        return allow('POST', 'post-runner-status', jobId);
     }
   }
 
@@ -474,7 +467,7 @@ export class FakeGitLab implements ContractGitLab {
         return this.#requestJob(request, now);
       case 'update-job':
         return this.#updateJob(jobId ?? 0, request, now, 'state');
-      case 'runner-status':
+      case 'post-runner-status':
         return this.#updateJob(jobId ?? 0, request, now, 'status');
       case 'patch-trace':
         return this.#patchTrace(jobId ?? 0, request, query, now);

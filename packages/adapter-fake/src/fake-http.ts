@@ -1,4 +1,5 @@
 import { Secret } from '@runner-core/core';
+import { statusLine } from '@runner-core/core/wire';
 
 // HTTP-level helpers of the fake: what Rails and Grape do around the runner API's logic.
 
@@ -7,33 +8,6 @@ export interface Answer {
   readonly status: number;
   readonly headers: Readonly<Record<string, string>>;
   readonly body: string;
-}
-
-const reasonPhrases: Readonly<Record<number, string>> = {
-  200: 'OK',
-  201: 'Created',
-  202: 'Accepted',
-  204: 'No Content',
-  400: 'Bad Request',
-  401: 'Unauthorized',
-  403: 'Forbidden',
-  404: 'Not Found',
-  405: 'Method Not Allowed',
-  409: 'Conflict',
-  412: 'Precondition Failed',
-  416: 'Range Not Satisfiable',
-  422: 'Unprocessable Entity',
-  429: 'Too Many Requests',
-  500: 'Internal Server Error',
-  502: 'Bad Gateway',
-  503: 'Service Unavailable',
-  504: 'Gateway Timeout',
-};
-
-/** `403 Forbidden`-style status text. */
-export function statusLine(status: number): string {
-  const phrase = reasonPhrases[status];
-  return phrase === undefined ? String(status) : `${status} ${phrase}`;
 }
 
 /**

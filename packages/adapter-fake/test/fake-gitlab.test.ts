@@ -416,7 +416,7 @@ describe('FakeGitLab POST /jobs/:id/runner_status', () => {
       const answer = answerOf(postRunnerStatus(gitlab, id, token, 'running'));
       expect(answer.status).toBe(404);
       expect(answer.headers['Job-Status']).toBeUndefined();
-      expect(gitlab.requests().at(-1)?.operation).toBe('runner-status');
+      expect(gitlab.requests().at(-1)?.operation).toBe('post-runner-status');
     }
   });
 

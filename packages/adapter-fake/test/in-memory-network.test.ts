@@ -85,7 +85,7 @@ describe('InMemoryNetwork', () => {
 
   test('the request id is ours, echoed by the server, and reported on the result', async () => {
     const { gitlab } = aFake('two-phase');
-    const network = new InMemoryNetwork({ gitlab, requestId: () => 'fixed0request0id' });
+    const network = new InMemoryNetwork({ gitlab, newRequestId: () => 'fixed0request0id' });
     const result = await network.requestJob({ credentials: runnerOf(gitlab), info });
     expect(result.requestId).toBe('fixed0request0id');
     expect(gitlab.requests()[0]?.headers['x-request-id']).toBe('fixed0request0id');
@@ -108,7 +108,7 @@ describe('InMemoryNetwork', () => {
     expect(gitlab.requests('update-job')[0]?.headers['user-agent']).toBe('runner-core-in-memory');
   });
 
-  test('a 201 that is not application/json throws MalformedResponseError without the job', async () => {
+  test('a 201 that is not application/json throws MalformedResponseError with the readable credentials', async () => {
     const { gitlab } = aFake('two-phase');
     gitlab.inject('request-job', {
       status: 201,
@@ -118,8 +118,8 @@ describe('InMemoryNetwork', () => {
     const network = new InMemoryNetwork({ gitlab });
     const error = await network.requestJob({ credentials: runnerOf(gitlab), info }).catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(MalformedResponseError);
-    expect(String(error)).toContain('content type text/html');
-    expect((error as MalformedResponseError).job).toBeUndefined();
+    expect(String(error)).toContain('content type "text/html"');
+    expect((error as MalformedResponseError).job?.id).toBe(1);
   });
 
   test('an error message echoing a token is redacted', async () => {
@@ -138,7 +138,7 @@ describe('InMemoryNetwork', () => {
     expect(result).toMatchObject({ kind: 'succeeded', updateIntervalMs: 5_000 });
     expect(gitlab.requests('patch-trace')[0]?.query).toEqual({ debug_trace: 'true' });
     await expect(network.patchTrace(job, { content: Buffer.from('x'), offset: -1 })).rejects.toThrow(
-      'patchTrace: offset must be a non-negative integer, got -1',
+      'trace offset must be a non-negative integer, got -1',
     );
   });
 });

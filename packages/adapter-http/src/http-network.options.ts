@@ -1,5 +1,5 @@
-import { randomUUID } from 'node:crypto';
 import { ClientConfigError, type Clock, type Logger, silentLogger, systemClock } from '@runner-core/core';
+import { DEFAULT_MAX_JOB_PAYLOAD_BYTES, newRequestId } from '@runner-core/core/wire';
 import { ADAPTER_VERSION } from './version.js';
 
 /** Options of {@link HttpNetwork}. Only `url` is required. */
@@ -44,7 +44,12 @@ export interface HttpNetworkOptions {
   /** Reads "now" to turn `Retry-After` seconds into absolute times. @default systemClock */
   readonly clock?: Clock;
   /** Makes the `X-Request-Id` of each call. @default 32 lowercase hex characters (a UUIDv4 without dashes) */
-  readonly idFactory?: () => string;
+  readonly newRequestId?: () => string;
+  /**
+   * The largest job payload (the 201 body of a job request) accepted, in bytes; a larger one is a
+   * `ResponseTooLargeError` and is not read further. Every other answer is bounded at 64 KiB. @default 4 MiB
+   */
+  readonly maxJobPayloadBytes?: number;
 }
 
 /** {@link HttpNetworkOptions} with every default applied and every number checked. */
@@ -61,17 +66,13 @@ export interface ResolvedHttpNetworkOptions {
   readonly userAgent: string;
   readonly logger: Logger;
   readonly clock: Clock;
-  readonly idFactory: () => string;
+  readonly newRequestId: () => string;
+  readonly maxJobPayloadBytes: number;
 }
 
 /** The default `User-Agent`: product, version, and the runtime, like gitlab-runner's. */
 export function defaultUserAgent(): string {
   return `runner-core/${ADAPTER_VERSION} (node ${process.version}; ${process.platform}/${process.arch})`;
-}
-
-/** A fresh correlation id: a UUIDv4 without dashes, as gitlab-runner makes them. */
-export function newRequestId(): string {
-  return randomUUID().replaceAll('-', '');
 }
 
 /**
@@ -104,7 +105,12 @@ export function resolveHttpNetworkOptions(options: HttpNetworkOptions): Resolved
     userAgent,
     logger: options.logger ?? silentLogger,
     clock: options.clock ?? systemClock,
-    idFactory: options.idFactory ?? newRequestId,
+    newRequestId: options.newRequestId ?? newRequestId,
+    maxJobPayloadBytes: positiveInteger(
+      'maxJobPayloadBytes',
+      options.maxJobPayloadBytes,
+      DEFAULT_MAX_JOB_PAYLOAD_BYTES,
+    ),
   };
 }
 

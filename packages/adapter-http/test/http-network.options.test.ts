@@ -77,7 +77,7 @@ describe('options', () => {
       userAgent: defaultUserAgent(),
     });
     expect(resolved.jobRequestTimeoutMs).toBeGreaterThan(50_000); // Workhorse's long poll
-    expect(resolved.idFactory()).toMatch(/^[0-9a-f]{32}$/);
+    expect(resolved.newRequestId()).toMatch(/^[0-9a-f]{32}$/);
   });
 
   it('the default user agent names the product, its version and the runtime', () => {

@@ -117,7 +117,7 @@ describe('POST /jobs/request', () => {
       .post('/api/v4/jobs/request')
       .reply(204);
     const ids = sequentialIds();
-    const http = network({ idFactory: ids });
+    const http = network({ newRequestId: ids });
     const input = { credentials: runnerCredentials(), info: runnerInfo() };
 
     const first = await http.requestJob(input);

@@ -157,7 +157,7 @@ describe('answers over HTTP (one request per call: the adapter never retries)', 
     ]);
   });
 
-  it('R1: logs the received job with the correlation id, the job id and a repo URL without credentials', async () => {
+  it('R1: logs the received job with the request id, the job id and a repo URL without credentials', async () => {
     const logger = new CaptureLogger();
     const scope = nock(GITLAB)
       .post('/api/v4/jobs/request')
@@ -167,7 +167,7 @@ describe('answers over HTTP (one request per call: the adapter never retries)', 
     const line = logger.lines.find((candidate) => candidate.message === 'Checking for jobs... received');
     expect(line?.level).toBe('info');
     expect(line?.fields).toMatchObject({
-      correlation_id: 'server-side-id',
+      requestId: 'server-side-id',
       job: 4242,
       repo_url: 'https://gitlab.example.com/acme/demo.git',
       runner: 'RUNNERsec',

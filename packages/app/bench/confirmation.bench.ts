@@ -4,16 +4,9 @@
  */
 import { createInMemoryNetwork, FakeGitLab, FakeGitLabServer } from '@runner-core/adapter-fake';
 import { createHttpNetwork } from '@runner-core/adapter-http';
-import {
-  JobConfirmation,
-  type JobPayload,
-  jobPayloadFromWire,
-  type Network,
-  runnerInfo,
-  Secret,
-  systemClock,
-} from '@runner-core/core';
+import { JobConfirmation, type JobPayload, type Network, runnerInfo, Secret, systemClock } from '@runner-core/core';
 import { FakeClock, jobAnswer, ScriptedNetwork } from '@runner-core/core/testing';
+import { decodeJobPayload } from '@runner-core/core/wire';
 
 interface Figure {
   readonly name: string;
@@ -40,7 +33,7 @@ async function measure(name: string, ops: number, run: () => Promise<number | un
 
 function payloads(count: number): JobPayload[] {
   return Array.from({ length: count }, (_, index) =>
-    jobPayloadFromWire({ id: index + 1, token: `glcbt-bench-${index}` }),
+    decodeJobPayload({ id: index + 1, token: `glcbt-bench-${index}` }),
   );
 }
 

@@ -188,9 +188,9 @@ describe('runner-status server (the proposed endpoint)', () => {
     const outcome = await clock.run(pending.confirm());
     expect(outcome).toMatchObject({ kind: 'confirmed', mode: 'two-phase', strategy: 'runner-status' });
     expect(sent(job.id)).toEqual([
-      'runner-status pending → 200',
-      'runner-status pending → 200',
-      'runner-status running → 200',
+      'post-runner-status pending → 200',
+      'post-runner-status pending → 200',
+      'post-runner-status running → 200',
     ]);
     expect(gitlab.job(job.id).status).toBe('running');
   });
@@ -205,7 +205,7 @@ describe('runner-status server (the proposed endpoint)', () => {
       strategy: 'state-put',
       attempts: 1,
     });
-    expect(sent(first.id)).toEqual(['runner-status running → 404', 'update-job running → 200']);
+    expect(sent(first.id)).toEqual(['post-runner-status running → 404', 'update-job running → 200']);
     expect(sent(second.id)).toEqual(['update-job running → 200']);
     expect(events.filter((event) => event.event === 'strategy.fallback')).toHaveLength(1);
     expect(gitlab.job(second.id).status).toBe('running');

@@ -1,6 +1,5 @@
 import {
   JobConfirmation,
-  jobPayloadToWire,
   MalformedResponseError,
   noDelayRetryPolicy,
   runnerInfo,
@@ -14,6 +13,7 @@ import {
   runnerCredentials,
   ScriptedNetwork,
 } from '@runner-core/core/testing';
+import { jobPayloadToWire } from '@runner-core/core/wire';
 import { describe, expect, it } from 'vitest';
 import { EventRecorder } from '../src/logging/event-observers.js';
 import { RunLoop } from '../src/runner/run-loop.js';

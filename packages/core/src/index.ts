@@ -18,7 +18,6 @@ export {
   jobCredentialsOf,
   revealVariable,
 } from './job/job.types.js';
-export { JobPayloadError, jobPayloadFromWire, jobPayloadToWire, type WireJobPayload } from './job/job-payload.wire.js';
 export type {
   ConfirmationMode,
   ConfirmationOutcome,
@@ -40,22 +39,11 @@ export { RunnerStatusPostStrategy } from './job-confirmation/strategies/runner-s
 export { StatePutStrategy } from './job-confirmation/strategies/state-put.strategy.js';
 export { LOGGER, type LogFields, type Logger, silentLogger } from './logger/logger.port.js';
 export {
-  classifyPatchTrace,
-  classifyRequestJob,
-  classifyRunnerStatus,
-  classifyUpdateJob,
-  jobAnswerHints,
-  lastUpdateOf,
-  parseServerWait,
-  parseUpdateIntervalMs,
-  type WireAnswer,
-  wireAnswer,
-} from './network/gitlab-answers.js';
-export {
   ClientConfigError,
   MalformedResponseError,
   NetworkError,
   type NetworkErrorCode,
+  ResponseTooLargeError,
   TransportError,
   UnexpectedStatusError,
 } from './network/network.errors.js';

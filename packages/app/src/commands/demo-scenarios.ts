@@ -143,7 +143,7 @@ export const DEMO_SCENARIOS: readonly DemoScenario[] = [
     probe: true,
     expected: { outcome: 'confirmed', mode: 'two-phase', strategy: 'runner-status' },
     verify: (gitlab, jobId) => {
-      const posts = gitlab.requestsFor(jobId).filter((request) => request.operation === 'runner-status');
+      const posts = gitlab.requestsFor(jobId).filter((request) => request.operation === 'post-runner-status');
       if (posts.length === 0) return 'no POST /runner_status reached GitLab';
       return ranAndSucceeded(gitlab, jobId);
     },

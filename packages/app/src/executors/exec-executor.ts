@@ -7,9 +7,9 @@ import {
   type ExecutionContext,
   type ExecutionResult,
   type Executor,
-  jobPayloadToWire,
   systemClock,
 } from '@runner-core/core';
+import { jobPayloadToWire } from '@runner-core/core/wire';
 import { runChild } from './child-process.js';
 import { jobEnvironment } from './job-environment.js';
 import { maskedValuesOf, maskingSink, tokenPrefixesOf } from './masking-sink.js';

@@ -1,10 +1,10 @@
 import { describe, expect, test } from 'vitest';
 import type { JobPayload } from '../job/job.types.js';
-import { jobPayloadFromWire } from '../job/job-payload.wire.js';
 import type { ConfirmedJob, PendingJob } from '../job-confirmation/confirmation.types.js';
 import { JobConfirmation } from '../job-confirmation/job-confirmation.js';
 import { FakeClock } from '../testing/fake-clock.js';
 import { jobAnswer, ScriptedNetwork } from '../testing/scripted-network.js';
+import { decodeJobPayload } from '../wire/job-payload-decoding.js';
 import type { ExecutionContext, ExecutionResult, Executor } from './executor.port.js';
 
 /**
@@ -62,10 +62,10 @@ describe('the confirmed-job type', () => {
     const clock = new FakeClock();
     const network = new ScriptedNetwork(() => clock.now()).onUpdateJob(jobAnswer('succeeded'), jobAnswer('conflict'));
     const confirmation = new JobConfirmation({ network, clock });
-    const payload = jobPayloadFromWire({ id: 5, token: 'glcbt-token' });
+    const payload = decodeJobPayload({ id: 5, token: 'glcbt-token' });
 
     const confirmed = await clock.run(confirmation.confirm(payload));
-    const conflict = await clock.run(confirmation.confirm(jobPayloadFromWire({ id: 6, token: 'glcbt-token' })));
+    const conflict = await clock.run(confirmation.confirm(decodeJobPayload({ id: 6, token: 'glcbt-token' })));
 
     expect(confirmed.kind === 'confirmed' && (await executor.execute(confirmed.job, context))).toEqual({
       kind: 'success',

@@ -1,6 +1,5 @@
 import { describe, expect, test } from 'vitest';
 import type { JobPayload } from '../job/job.types.js';
-import { jobPayloadFromWire } from '../job/job-payload.wire.js';
 import { MalformedResponseError, TransportError } from '../network/network.errors.js';
 import type { RunnerStatusResult, UpdateJobResult } from '../network/network.types.js';
 import type { RunnerEvent } from '../observer/observer.port.js';
@@ -8,13 +7,14 @@ import { ServerGate } from '../retry/server-gate.js';
 import { Secret } from '../secret/secret.js';
 import { FakeClock } from '../testing/fake-clock.js';
 import { jobAnswer, type Scripted, ScriptedNetwork } from '../testing/scripted-network.js';
+import { decodeJobPayload } from '../wire/job-payload-decoding.js';
 import type { ConfirmationOutcome, JobConfirmationOptions, StrategyName } from './confirmation.types.js';
 import { JobConfirmation } from './job-confirmation.js';
 
 const JOB_TOKEN = 'glcbt-64_secretjobtoken';
 
 function aJob(id = 42, features: Record<string, unknown> = {}): JobPayload {
-  return jobPayloadFromWire({
+  return decodeJobPayload({
     id,
     token: `${JOB_TOKEN}-${id}`,
     git_info: { repo_url: `https://gitlab-ci-token:${JOB_TOKEN}-${id}@gitlab.example.com/acme/demo.git` },

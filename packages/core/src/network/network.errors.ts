@@ -5,6 +5,7 @@ export type NetworkErrorCode =
   | 'network.transport'
   | 'network.malformed-response'
   | 'network.unexpected-status'
+  | 'network.response-too-large'
   | 'network.client-config';
 
 /**
@@ -66,4 +67,21 @@ export class UnexpectedStatusError extends NetworkError {
 /** The client cannot be built or used as configured: an invalid URL or scheme, an unreadable certificate. */
 export class ClientConfigError extends NetworkError {
   readonly code = 'network.client-config';
+}
+
+/**
+ * An answer whose body is larger than the call accepts (a job payload over its configured bound, any other answer
+ * over 64 KiB): read no further, so a runaway server cannot take the runner's memory. The job, if any, is lost to
+ * this runner; GitLab hands a job out again only after its own timeouts.
+ */
+export class ResponseTooLargeError extends NetworkError {
+  readonly code = 'network.response-too-large';
+  constructor(
+    message: string,
+    /** The bound that was exceeded, in bytes. */
+    readonly limitBytes: number,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
 }

@@ -20,6 +20,10 @@ import type {
  *   `TransportError` (no answer), `MalformedResponseError`, `UnexpectedStatusError`, `ClientConfigError`.
  * - Every call carries `info.features.two_phase_job_commit: true` where GitLab reads `info`.
  * - No token appears in a thrown error or a log line.
+ * - Every answer body is bounded: a larger one throws a `ResponseTooLargeError` naming the bound.
+ *
+ * Adapters are thin transports over the shared codec of `@runner-core/core/wire` (`RunnerApiClient`), so they send
+ * the same bytes and read answers the same way; the contract suite of `@runner-core/core/testing` pins it.
  */
 export interface Network {
   /**
@@ -62,6 +66,12 @@ export interface Network {
    * @throws {TransportError} no answer
    */
   patchTrace(job: JobCredentials, input: PatchTraceInput): Promise<PatchTraceResult>;
+
+  /**
+   * Frees what the adapter holds (kept-alive connections), so the process can exit. Calls made afterwards may open
+   * new ones. Whoever built the adapter closes it.
+   */
+  close(): Promise<void>;
 }
 
 /** The injection token of {@link Network}. */

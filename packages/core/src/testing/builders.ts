@@ -1,5 +1,4 @@
 import type { JobCredentials, JobPayload } from '../job/job.types.js';
-import { jobPayloadFromWire, type WireJobPayload } from '../job/job-payload.wire.js';
 import type {
   PatchTraceResult,
   RequestJobResult,
@@ -8,6 +7,7 @@ import type {
 } from '../network/network.types.js';
 import type { RunnerCredentials } from '../network/runner-info.js';
 import { Secret } from '../secret/secret.js';
+import { decodeJobPayload, type WireJobPayload } from '../wire/job-payload-decoding.js';
 
 // Object mothers for tests in every package. Values are deterministic (counters, no randomness) so a failing
 // test prints the same thing twice; tokens look like GitLab's so prefix handling is exercised.
@@ -151,7 +151,7 @@ export function aJobPayload(overrides: Partial<JobPayload> & { readonly spec?: J
     ...(fields.id !== undefined ? { id: fields.id } : {}),
     ...(fields.token !== undefined ? { token: fields.token.reveal() } : {}),
   });
-  return { ...jobPayloadFromWire(wire), ...fields };
+  return { ...decodeJobPayload(wire), ...fields };
 }
 
 /** A job's id and job token. */

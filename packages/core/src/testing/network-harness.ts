@@ -2,6 +2,7 @@ import { type Clock, systemClock } from '../clock/clock.port.js';
 import type { Network } from '../network/network.port.js';
 import type { JobStatus } from '../network/network.types.js';
 import type { Secret } from '../secret/secret.js';
+import type { RunnerApiOperation } from '../wire/wire-message.js';
 import type { JobSpec } from './builders.js';
 
 /**
@@ -17,8 +18,11 @@ export type ServerProfile = 'legacy' | 'two-phase' | 'runner-status';
 /** Every server profile, in the order the contract suite runs them. */
 export const serverProfiles: readonly ServerProfile[] = Object.freeze(['legacy', 'two-phase', 'runner-status']);
 
-/** The runner API operations a fake GitLab answers, as named in fault injection and in the request log. */
-export type ServerOperation = 'request-job' | 'update-job' | 'runner-status' | 'patch-trace';
+/**
+ * The runner API operations a fake GitLab answers, as named in fault injection and in the request log: the same
+ * names as the wire codec's (after the `Network` methods that make the calls).
+ */
+export type ServerOperation = RunnerApiOperation;
 
 /**
  * A transport fault a fake can produce instead of an answer:

@@ -1,8 +1,14 @@
 import type { JobCredentials } from '../job/job.types.js';
-import { MalformedResponseError, TransportError } from '../network/network.errors.js';
+import {
+  ClientConfigError,
+  MalformedResponseError,
+  ResponseTooLargeError,
+  TransportError,
+} from '../network/network.errors.js';
 import type { RequestJobResult } from '../network/network.types.js';
 import { type RunnerCredentials, runnerInfo } from '../network/runner-info.js';
 import { Secret } from '../secret/secret.js';
+import { MAX_ANSWER_BYTES } from '../wire/runner-api-client.js';
 import { runnerCredentials } from './builders.js';
 import {
   type HarnessFactory,
@@ -423,7 +429,7 @@ export function networkContract(
         const confirm = await harness.network.postRunnerStatus(job, { info, status: 'running' });
         expect(confirm).toMatchObject({ kind: 'succeeded', jobStatus: 'running' });
         expect(harness.gitlab.jobStatus(job.id)).toBe('running');
-        const sent = lastRequest(expect, harness, 'runner-status');
+        const sent = lastRequest(expect, harness, 'post-runner-status');
         expect(sent.method).toBe('POST');
         expect(sent.path).toBe(`/api/v4/jobs/${job.id}/runner_status`);
         expect(sent.body).toMatchObject({ status: 'running' });
@@ -434,7 +440,7 @@ export function networkContract(
         'postRunnerStatus answers aborted for a canceled job and unsupported to a 405',
         async (expect, harness) => {
           const job = await handOut(expect, harness);
-          harness.gitlab.inject('runner-status', { status: 405 }, { jobId: job.id });
+          harness.gitlab.inject('post-runner-status', { status: 405 }, { jobId: job.id });
           expect((await harness.network.postRunnerStatus(job, { info, status: 'running' })).kind).toBe('unsupported');
           harness.gitlab.cancelJob(job.id);
           const result = await harness.network.postRunnerStatus(job, { info, status: 'running' });
@@ -525,6 +531,76 @@ export function networkContract(
         expect(await harness.network.patchTrace(job, patch)).toMatchObject({ kind: 'failed', status: 400 });
       },
     );
+
+    // -------------------------------------------------------------------------------------------------------------
+    // One wire codec: what the two adapters once did differently, pinned for every adapter
+
+    define('updateJob sends failure_reason only with state failed', async (expect, harness) => {
+      const job = await runningJob(expect, harness);
+      await harness.network.updateJob(job, { info, state: 'running', failureReason: 'script_failure' });
+      expect(field(lastRequest(expect, harness, 'update-job').body, 'failure_reason')).toBeUndefined();
+      await harness.network.updateJob(job, { info, state: 'failed', failureReason: 'script_failure', exitCode: 2 });
+      expect(lastRequest(expect, harness, 'update-job').body).toMatchObject({
+        state: 'failed',
+        failure_reason: 'script_failure',
+        exit_code: 2,
+      });
+    });
+
+    define(
+      'updateJob sends the deprecated top-level checksum beside output, and output {} on a confirmation',
+      async (expect, harness) => {
+        const job = await handOut(expect, harness);
+        await harness.network.updateJob(job, { info, state: 'running' });
+        const confirmation = lastRequest(expect, harness, 'update-job').body;
+        expect(field(confirmation, 'output')).toEqual({});
+        expect(field(confirmation, 'checksum')).toBeUndefined();
+        const output = { checksum: 'crc32:0a1b2c3d', bytesize: 12 };
+        await harness.network.updateJob(job, { info, state: 'success', output });
+        expect(lastRequest(expect, harness, 'update-job').body).toMatchObject({ checksum: output.checksum, output });
+      },
+    );
+
+    define('requestJob leaves out an empty system_id', async (expect, harness) => {
+      harness.gitlab.enqueueJob();
+      const runner = runnerCredentials({ token: new Secret(harness.gitlab.runnerToken), systemId: '' });
+      await harness.network.requestJob({ credentials: runner, info });
+      expect(field(lastRequest(expect, harness, 'request-job').body, 'system_id')).toBeUndefined();
+    });
+
+    define(
+      'requestJob throws MalformedResponseError naming the field for a payload with steps not a list',
+      async (expect, harness) => {
+        const token = 'glcbt-steps-not-a-list-token';
+        harness.gitlab.inject('request-job', {
+          status: 201,
+          headers: { 'Content-Type': 'application/json' },
+          body: { id: 4343, token, steps: 'not-a-list' },
+        });
+        const error = await caught(harness.network.requestJob({ credentials: runnerOf(harness), info }));
+        expect(error).toBeInstanceOf(MalformedResponseError);
+        expect(String(error)).toContain('field steps is invalid: expected a list');
+        expect(error instanceof MalformedResponseError ? error.job?.id : undefined).toBe(4343);
+        expect(String(error)).not.toContain(token);
+      },
+    );
+
+    define('patchTrace refuses a negative offset with ClientConfigError and sends nothing', async (expect, harness) => {
+      const job = await runningJob(expect, harness);
+      const before = harness.gitlab.requests('patch-trace').length;
+      const error = await caught(harness.network.patchTrace(job, { content: encoder.encode('x'), offset: -1 }));
+      expect(error).toBeInstanceOf(ClientConfigError);
+      expect(harness.gitlab.requests('patch-trace')).toHaveLength(before);
+    });
+
+    define('an answer body over its bound is a ResponseTooLargeError naming the bound', async (expect, harness) => {
+      const job = await runningJob(expect, harness);
+      harness.gitlab.inject('update-job', { status: 400, body: 'x'.repeat(MAX_ANSWER_BYTES + 1) }, { jobId: job.id });
+      const error = await caught(harness.network.updateJob(job, { info, state: 'running' }));
+      expect(error).toBeInstanceOf(ResponseTooLargeError);
+      expect(error instanceof ResponseTooLargeError ? error.limitBytes : undefined).toBe(MAX_ANSWER_BYTES);
+      expect(String(error)).toContain(`${MAX_ANSWER_BYTES} bytes`);
+    });
   }
 }
 

@@ -119,6 +119,13 @@ export class ScriptedNetwork implements Network {
     }));
   }
 
+  /** Counts closes; a scripted network holds nothing. */
+  closed = 0;
+
+  async close(): Promise<void> {
+    this.closed += 1;
+  }
+
   async #answer<T>(queue: Scripted<T>[], call: ScriptedCall, fallback: () => T): Promise<T> {
     this.calls.push(call);
     const next = queue.shift();

@@ -1,22 +1,54 @@
-import { MalformedResponseError, Secret } from '@runner-core/core';
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { MalformedResponseError } from '../network/network.errors.js';
+import { Secret } from '../secret/secret.js';
 import {
-  type HttpAnswer,
+  decodePatchTrace,
+  decodeRequestJob,
+  decodeRunnerStatus,
+  decodeUpdateJob,
   isJsonContentType,
-  mapPatchTrace,
-  mapRequestJob,
-  mapRunnerStatus,
-  mapUpdateJob,
-  serverMessage,
-} from '../src/status-mapping.js';
-import { fixtureText, JOB_TOKEN, MASKED_VALUE, NOW, RUNNER_TOKEN } from './support/fixtures.js';
+} from './answer-decoding.js';
+import { serverMessage } from './server-message.js';
+import type { WireRequest, WireResponse } from './wire-message.js';
 
 /*
- * Table tests of the HTTP side of status mapping, one row per line of gitlab-protocol §2.5, §4.3, §7 and §8.1–§8.5
- * that applies to an adapter making one request per call. The rows about retries (T1, T3–T8) are the core's
- * business: here they check that the adapter surfaces the kind the core retries (`retryable`, `unavailable`,
- * `rate-limited`) and the `wait` hints it waits on, never that the adapter retries.
+ * Table tests of the codec's answer decoding, one row per line of docs/gitlab-protocol.md §2.5, §4.3, §7 and
+ * §8.1–§8.5 that applies to one request per call. The rows about retries (T1, T3–T8) belong to the core's retry
+ * loops: here they check that decoding surfaces the kind that is retried (`retryable`, `unavailable`,
+ * `rate-limited`) and the `wait` hints, never that anything retries.
  */
+
+const RUNNER_TOKEN = 'glrt-RUNNERsecretTOKEN12345';
+const JOB_TOKEN = 'glcbt-JOBsecretTOKEN67890';
+const MASKED_VALUE = 'MASKED-s3cr3t-VALUE';
+const NOW = 1_767_225_600_000;
+const fixtureText = (name: string): string => readFileSync(new URL(`__fixtures__/${name}`, import.meta.url), 'utf8');
+
+type HttpAnswer = WireResponse;
+
+/** The request an answer belongs to: only its name and secrets matter to decoding. */
+function requestOf(what: string, secrets: readonly Secret[]): WireRequest {
+  return {
+    operation: 'request-job',
+    method: 'POST',
+    path: '',
+    headers: {},
+    body: new Uint8Array(),
+    what,
+    secrets,
+    maxResponseBytes: 1,
+  };
+}
+
+const mapRequestJob = (answer: WireResponse, now: number, id: string, secrets: readonly Secret[], what: string) =>
+  decodeRequestJob(requestOf(what, secrets), answer, now, id);
+const mapUpdateJob = (answer: WireResponse, now: number, id: string, secrets: readonly Secret[]) =>
+  decodeUpdateJob(requestOf('PUT /api/v4/jobs/4242', secrets), answer, now, id);
+const mapRunnerStatus = (answer: WireResponse, now: number, id: string, secrets: readonly Secret[]) =>
+  decodeRunnerStatus(requestOf('POST /api/v4/jobs/4242/runner_status', secrets), answer, now, id);
+const mapPatchTrace = (answer: WireResponse, now: number, end: number, id: string, secrets: readonly Secret[]) =>
+  decodePatchTrace(requestOf('PATCH /api/v4/jobs/4242/trace', secrets), answer, now, end, id);
 
 const REQUEST_ID = '0123456789abcdef0123456789abcdef';
 const WHAT = 'POST /api/v4/jobs/request';
@@ -29,7 +61,7 @@ function answer(status: number, headers: HttpAnswer['headers'] = {}, body = ''):
 const json = { 'Content-Type': 'application/json' };
 const jobBody = fixtureText('jobs-request.201.json');
 
-describe('POST /jobs/request (gitlab-protocol §2.5, §8.1)', () => {
+describe('POST /jobs/request (docs/gitlab-protocol.md §2.5, §8.1)', () => {
   it('R1: a 201 with a JSON job returns the job with its secrets wrapped and the request id', () => {
     const result = mapRequestJob(answer(201, json, jobBody), NOW, REQUEST_ID, secrets, WHAT);
     expect(result.kind).toBe('job');
@@ -175,7 +207,7 @@ describe('POST /jobs/request (gitlab-protocol §2.5, §8.1)', () => {
   });
 });
 
-describe('job payload schema (gitlab-protocol §3)', () => {
+describe('job payload schema (docs/gitlab-protocol.md §3)', () => {
   const withBody = (body: unknown) => () =>
     mapRequestJob(answer(201, json, JSON.stringify(body)), NOW, REQUEST_ID, secrets, WHAT);
   const base = JSON.parse(jobBody) as Record<string, unknown>;
@@ -234,7 +266,7 @@ describe('job payload schema (gitlab-protocol §3)', () => {
   });
 });
 
-describe('PUT /jobs/:id (gitlab-protocol §4.3, §8.2)', () => {
+describe('PUT /jobs/:id (docs/gitlab-protocol.md §4.3, §8.2)', () => {
   const update = (status: number, headers: HttpAnswer['headers'] = {}) =>
     mapUpdateJob(answer(status, headers), NOW, REQUEST_ID, secrets);
 
@@ -343,7 +375,7 @@ describe('POST /jobs/:id/runner_status', () => {
   });
 });
 
-describe('PATCH /jobs/:id/trace (gitlab-protocol §7, §8.4)', () => {
+describe('PATCH /jobs/:id/trace (docs/gitlab-protocol.md §7, §8.4)', () => {
   const patch = (status: number, headers: HttpAnswer['headers'] = {}) =>
     mapPatchTrace(answer(status, headers), NOW, 14, REQUEST_ID, secrets);
 

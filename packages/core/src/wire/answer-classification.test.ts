@@ -8,11 +8,11 @@ import {
   parseServerWait,
   parseUpdateIntervalMs,
   wireAnswer,
-} from './gitlab-answers.js';
+} from './answer-classification.js';
 
 const NOW = Date.parse('2026-01-01T00:00:00Z');
 
-describe('classifyUpdateJob (gitlab-protocol §4.3, §8.2), evaluated top to bottom', () => {
+describe('classifyUpdateJob (docs/gitlab-protocol.md §4.3, §8.2), evaluated top to bottom', () => {
   test.each([
     { row: 'U1', status: 200, headers: {}, kind: 'succeeded' },
     { row: 'U2', status: 200, headers: { 'Job-Status': 'canceled' }, kind: 'aborted', reason: 'job-canceled' },
@@ -68,7 +68,7 @@ describe('classifyRunnerStatus', () => {
   });
 });
 
-describe('classifyRequestJob (gitlab-protocol §2.5, §8.1)', () => {
+describe('classifyRequestJob (docs/gitlab-protocol.md §2.5, §8.1)', () => {
   test.each([
     { row: 'R1', status: 201, kind: 'job' },
     { row: 'R2', status: 204, kind: 'no-job' },
@@ -98,7 +98,7 @@ describe('classifyRequestJob (gitlab-protocol §2.5, §8.1)', () => {
   });
 });
 
-describe('parseServerWait (gitlab-protocol §1.5, §8.5)', () => {
+describe('parseServerWait (docs/gitlab-protocol.md §1.5, §8.5)', () => {
   test.each([
     { row: 'T5 Retry-After seconds', headers: { 'Retry-After': '1' }, wait: { retryAfterAt: NOW + 1_000 } },
     {
@@ -123,7 +123,7 @@ describe('parseServerWait (gitlab-protocol §1.5, §8.5)', () => {
   });
 });
 
-describe('classifyPatchTrace (gitlab-protocol §7, §8.4)', () => {
+describe('classifyPatchTrace (docs/gitlab-protocol.md §7, §8.4)', () => {
   test.each([
     { row: 'P3', status: 202, headers: {}, kind: 'succeeded', offset: 12 },
     {

@@ -1,4 +1,3 @@
-import { isRetryableStatus } from '../retry/retry-policy.js';
 import type {
   JobAnswerHints,
   PatchTraceResult,
@@ -6,11 +5,12 @@ import type {
   RunnerStatusResult,
   ServerWait,
   UpdateJobResult,
-} from './network.types.js';
+} from '../network/network.types.js';
+import { isRetryableStatus } from '../retry/retry-policy.js';
 
 /**
  * What GitLab's answers mean, in one pure module shared by every adapter (HTTP and fake), so two transports
- * cannot disagree about a status. Tables: gitlab-protocol §2.5, §4.3, §7, §8.
+ * cannot disagree about a status. Tables: docs/gitlab-protocol.md §2.5, §4.3, §7, §8.
  */
 
 /** An HTTP answer reduced to what classification reads. */
@@ -101,7 +101,7 @@ const withRequestId = (requestId: string | undefined): { requestId?: string } =>
   requestId === undefined ? {} : { requestId };
 
 /**
- * Classifies the answer to `POST /jobs/request` (gitlab-protocol §2.5). A 201 comes back as `{ kind: 'job' }`: the
+ * Classifies the answer to `POST /jobs/request` (docs/gitlab-protocol.md §2.5). A 201 comes back as `{ kind: 'job' }`: the
  * adapter then parses and validates the body.
  */
 export function classifyRequestJob(
@@ -131,7 +131,7 @@ export function classifyRequestJob(
 
 /**
  * Classifies the answer to `PUT /jobs/:id`, top to bottom as gitlab-runner's `createUpdateJobResult` does
- * (gitlab-protocol §4.3), with its catch-all `UpdateFailed` split into `conflict` (409), `rejected` (400),
+ * (docs/gitlab-protocol.md §4.3), with its catch-all `UpdateFailed` split into `conflict` (409), `rejected` (400),
  * `retryable` and `failed`. NOTE: gitlab-runner runs the job after any `UpdateFailed`; runner-core never does, which
  * is why the split matters.
  */
@@ -165,7 +165,7 @@ export function classifyRunnerStatus(answer: WireAnswer, now: number, requestId?
 }
 
 /**
- * Classifies the answer to `PATCH /jobs/:id/trace` (gitlab-protocol §7). `sentEnd` is the offset after the patch
+ * Classifies the answer to `PATCH /jobs/:id/trace` (docs/gitlab-protocol.md §7). `sentEnd` is the offset after the patch
  * (start + bytes), the new offset on success.
  */
 export function classifyPatchTrace(

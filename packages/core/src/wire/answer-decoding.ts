@@ -1,0 +1,111 @@
+import { MalformedResponseError } from '../network/network.errors.js';
+import type {
+  PatchTraceResult,
+  RequestJobResult,
+  RunnerStatusResult,
+  UpdateJobResult,
+} from '../network/network.types.js';
+import type { Secret } from '../secret/secret.js';
+import {
+  classifyPatchTrace,
+  classifyRequestJob,
+  classifyRunnerStatus,
+  classifyUpdateJob,
+  lastUpdateOf,
+  type WireAnswer,
+  wireAnswer,
+} from './answer-classification.js';
+import { decodeJobPayload, JobPayloadError, readableCredentials } from './job-payload-decoding.js';
+import { parseJson, serverMessage } from './server-message.js';
+import type { WireRequest, WireResponse } from './wire-message.js';
+
+/*
+ * From an HTTP answer to the `Network` port's result: classification (answer-classification.ts), the 201 body's
+ * checks and decoding, and the server's message, redacted. Shared by every adapter.
+ */
+
+/** The {@link WireAnswer} of a response; its `message` (for error statuses) is token-free. */
+export function toWireAnswer(response: WireResponse, secrets: ReadonlyArray<Secret | undefined>): WireAnswer {
+  return wireAnswer(
+    response.status,
+    response.headers,
+    response.status >= 300 ? serverMessage(response, secrets) : undefined,
+  );
+}
+
+/** Whether a `Content-Type` is JSON: `application/json`, parameters (`; charset=utf-8`) allowed (T12). */
+export function isJsonContentType(value: string | undefined): boolean {
+  if (value === undefined) return false;
+  const semicolon = value.indexOf(';');
+  return (semicolon < 0 ? value : value.slice(0, semicolon)).trim().toLowerCase() === 'application/json';
+}
+
+/**
+ * The answer to `POST /jobs/request`. A 201 must be JSON (by content type and by body) and a valid payload.
+ *
+ * @throws {MalformedResponseError} for an unusable 201, with the job's credentials when they are readable (so the
+ *   caller can release the job), naming the failing field.
+ */
+export function decodeRequestJob(
+  request: WireRequest,
+  response: WireResponse,
+  now: number,
+  requestId: string,
+): RequestJobResult {
+  const answer = toWireAnswer(response, request.secrets);
+  const classified = classifyRequestJob(answer, now, requestId);
+  if (classified.kind !== 'job') return classified;
+  const body = parseJson(response.body);
+  const contentType = answer.header('Content-Type');
+  if (!isJsonContentType(contentType)) {
+    // NOTE: gitlab-runner drops such a job (status -1); reading the credentials anyway lets the core release it.
+    throw new MalformedResponseError(
+      `${request.what} answered 201 with content type "${contentType ?? '(none)'}", expected application/json`,
+      body.ok ? readableCredentials(body.value) : undefined,
+    );
+  }
+  if (!body.ok) {
+    throw new MalformedResponseError(`${request.what} answered 201 with a body that is not JSON: ${body.problem}`);
+  }
+  let job: ReturnType<typeof decodeJobPayload>;
+  try {
+    job = decodeJobPayload(body.value);
+  } catch (error) {
+    if (!(error instanceof JobPayloadError)) throw error;
+    // NOTE: the message names a field and a kind of value, never a value; the cause stays out (it is ours anyway).
+    throw new MalformedResponseError(`${request.what} answered 201: ${error.message}`, readableCredentials(body.value));
+  }
+  const lastUpdate = lastUpdateOf(answer);
+  return { kind: 'job', job, ...(lastUpdate === undefined ? {} : { lastUpdate }), requestId };
+}
+
+/** The answer to `PUT /jobs/:id` (§4.3). */
+export function decodeUpdateJob(
+  request: WireRequest,
+  response: WireResponse,
+  now: number,
+  requestId: string,
+): UpdateJobResult {
+  return classifyUpdateJob(toWireAnswer(response, request.secrets), now, requestId);
+}
+
+/** The answer to `POST /jobs/:id/runner_status`: as an update, plus `unsupported` for a missing route. */
+export function decodeRunnerStatus(
+  request: WireRequest,
+  response: WireResponse,
+  now: number,
+  requestId: string,
+): RunnerStatusResult {
+  return classifyRunnerStatus(toWireAnswer(response, request.secrets), now, requestId);
+}
+
+/** The answer to `PATCH /jobs/:id/trace` (§7); `sentEnd` = start + bytes sent. */
+export function decodePatchTrace(
+  request: WireRequest,
+  response: WireResponse,
+  now: number,
+  sentEnd: number,
+  requestId: string,
+): PatchTraceResult {
+  return classifyPatchTrace(toWireAnswer(response, request.secrets), now, sentEnd, requestId);
+}

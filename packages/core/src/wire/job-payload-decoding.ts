@@ -1,0 +1,328 @@
+import type { JobCredentials, JobPayload, JobVariable } from '../job/job.types.js';
+import { Secret } from '../secret/secret.js';
+import { isRecord } from './server-message.js';
+
+/*
+ * The job payload of a 201 to `POST /jobs/request` (docs/gitlab-protocol.md §3), checked and decoded in one pass.
+ * Known fields are checked as gitlab-runner's decoder types them; unknown fields pass through untouched, so a newer
+ * GitLab does not break the runner. GitLab sends `null` for many absent values: a `null` in an optional field is
+ * dropped, except where the domain types keep `null` as a meaning of their own (`nullable` below).
+ *
+ * NOTE: hand-written rather than a schema library: the payload is decoded on every job hand-out, and a schema
+ * library's decode of a 2 KB payload cost more than the rest of the HTTP client (docs/adr/0005-hand-written-payload-decoder.md).
+ */
+
+/** A wire job payload: JSON as GitLab sends it, plain strings where {@link JobPayload} has secrets. */
+export interface WireJobPayload {
+  readonly id: number;
+  readonly token: string;
+  readonly [key: string]: unknown;
+}
+
+/** Why a payload could not become a {@link JobPayload}: the path of the offending field and what was wrong. */
+export class JobPayloadError extends Error {
+  override readonly name = 'JobPayloadError';
+  constructor(
+    /** `job_info.pipeline_id`, `variables[1].key`, `(root)`. */
+    readonly path: string,
+    /** What was expected and what kind of value came (never the value: it may be a secret). */
+    readonly problem: string,
+  ) {
+    super(`job payload field ${path} is invalid: ${problem}`);
+  }
+}
+
+/** Where a value sits in the payload; built as a chain so the happy path formats nothing. */
+type Path = { readonly parent: Path; readonly key: string | number } | undefined;
+type Decode = (value: unknown, path: Path) => unknown;
+/** A known field: its decoder, and what an absent or `null` value means. */
+interface Field {
+  readonly decode: Decode;
+  /** `required`: must be present and not null; `optional`: null is dropped; `nullable`: null is kept. */
+  readonly presence: 'required' | 'optional' | 'nullable';
+}
+
+function formatPath(path: Path): string {
+  const keys: Array<string | number> = [];
+  for (let at = path; at !== undefined; at = at.parent) keys.unshift(at.key);
+  let text = '';
+  for (const key of keys) text += typeof key === 'number' ? `[${key}]` : text === '' ? key : `.${key}`;
+  return text === '' ? '(root)' : text;
+}
+
+function kindOf(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'a list';
+  if (typeof value === 'object') return 'an object';
+  return `a ${typeof value}`;
+}
+
+function fail(path: Path, expected: string, value: unknown): never {
+  throw new JobPayloadError(formatPath(path), `expected ${expected}, got ${kindOf(value)}`);
+}
+
+const string: Decode = (value, path) => (typeof value === 'string' ? value : fail(path, 'a string', value));
+const boolean: Decode = (value, path) => (typeof value === 'boolean' ? value : fail(path, 'a boolean', value));
+const number: Decode = (value, path) =>
+  typeof value === 'number' && Number.isFinite(value) ? value : fail(path, 'a number', value);
+const integer: Decode = (value, path) =>
+  typeof value === 'number' && Number.isSafeInteger(value) ? value : fail(path, 'an integer', value);
+
+const oneOf =
+  (...allowed: readonly string[]): Decode =>
+  (value, path) => {
+    if (typeof value !== 'string') return fail(path, 'a string', value);
+    if (!allowed.includes(value)) throw new JobPayloadError(formatPath(path), `expected one of ${allowed.join(', ')}`);
+    return value;
+  };
+
+/** A list whose items pass `item`; the input list is returned when no item changed. */
+const listOf =
+  (item: Decode): Decode =>
+  (value, path) => {
+    if (!Array.isArray(value)) return fail(path, 'a list', value);
+    let out: unknown[] | undefined;
+    for (let index = 0; index < value.length; index++) {
+      const decoded = item(value[index], { parent: path, key: index });
+      if (decoded !== value[index]) {
+        out ??= value.slice();
+        out[index] = decoded;
+      }
+    }
+    return out ?? value;
+  };
+
+/** An object whose known fields pass their decoders; unknown fields are kept. Copies only when something changed. */
+const objectOf =
+  (fields: Readonly<Record<string, Field>>): Decode =>
+  (value, path) => {
+    if (!isRecord(value)) return fail(path, 'an object', value);
+    let out: Record<string, unknown> | undefined;
+    for (const name in fields) {
+      const field = fields[name] as Field;
+      const raw = value[name];
+      if (raw === undefined || raw === null) {
+        if (field.presence === 'required') return fail({ parent: path, key: name }, 'a value', raw);
+        if (raw === null && field.presence === 'optional') {
+          out ??= { ...value };
+          delete out[name];
+        }
+        continue;
+      }
+      const decoded = field.decode(raw, { parent: path, key: name });
+      if (decoded !== raw) {
+        out ??= { ...value };
+        out[name] = decoded;
+      }
+    }
+    return out ?? value;
+  };
+
+const required = (decode: Decode): Field => ({ decode, presence: 'required' });
+const optional = (decode: Decode): Field => ({ decode, presence: 'optional' });
+const nullable = (decode: Decode): Field => ({ decode, presence: 'nullable' });
+const strings = listOf(string);
+
+const variable = objectOf({
+  key: required(string),
+  // NOTE: a null value is an empty variable (it becomes '').
+  value: nullable(string),
+  public: optional(boolean),
+  file: optional(boolean),
+  masked: optional(boolean),
+  raw: optional(boolean),
+});
+
+const image = objectOf({
+  name: optional(string),
+  alias: optional(string),
+  command: optional(strings),
+  entrypoint: optional(strings),
+  ports: optional(listOf(objectOf({ number: required(integer), protocol: optional(string), name: optional(string) }))),
+  variables: optional(listOf(variable)),
+  pull_policy: optional(strings),
+  executor_opts: optional(objectOf({})),
+});
+
+const payloadFields = {
+  allow_git_fetch: optional(boolean),
+  job_info: optional(
+    objectOf({
+      name: optional(string),
+      stage: optional(string),
+      pipeline_id: optional(integer),
+      project_id: optional(integer),
+      project_name: optional(string),
+      project_full_path: optional(string),
+      namespace_id: optional(integer),
+      root_namespace_id: optional(integer),
+      organization_id: optional(integer),
+      user_id: optional(integer),
+      scoped_user_id: nullable(integer),
+      instance_id: optional(string),
+      instance_uuid: optional(string),
+      time_in_queue_seconds: optional(number),
+      // NOTE: GitLab sends this count as a string.
+      project_jobs_running_on_instance_runners_count: optional(string),
+      queue_size: optional(integer),
+      queue_depth: optional(integer),
+    }),
+  ),
+  git_info: optional(
+    objectOf({
+      repo_url: optional(string),
+      repo_object_format: optional(string),
+      ref: optional(string),
+      sha: optional(string),
+      before_sha: optional(string),
+      ref_type: optional(string),
+      refspecs: optional(strings),
+      depth: optional(integer),
+      protected: nullable(boolean),
+    }),
+  ),
+  runner_info: optional(
+    objectOf({ uuid: optional(string), timeout: optional(integer), runner_session_url: nullable(string) }),
+  ),
+  variables: optional(listOf(variable)),
+  steps: optional(
+    listOf(
+      objectOf({
+        name: required(string),
+        script: optional(strings),
+        timeout: optional(integer),
+        when: optional(oneOf('on_success', 'on_failure', 'always')),
+        allow_failure: optional(boolean),
+      }),
+    ),
+  ),
+  image: optional(image),
+  services: optional(listOf(image)),
+  artifacts: optional(
+    listOf(
+      objectOf({
+        name: optional(string),
+        untracked: optional(boolean),
+        paths: optional(strings),
+        exclude: optional(strings),
+        when: optional(string),
+        artifact_type: optional(string),
+        artifact_format: optional(string),
+        expire_in: optional(string),
+      }),
+    ),
+  ),
+  cache: optional(
+    listOf(
+      objectOf({
+        key: optional(string),
+        untracked: optional(boolean),
+        policy: optional(string),
+        paths: optional(strings),
+        when: optional(string),
+        fallback_keys: optional(strings),
+      }),
+    ),
+  ),
+  credentials: optional(
+    listOf(
+      objectOf({
+        type: optional(string),
+        url: optional(string),
+        username: optional(string),
+        password: optional(string),
+      }),
+    ),
+  ),
+  dependencies: optional(
+    listOf(
+      objectOf({
+        id: required(integer),
+        token: optional(string),
+        name: optional(string),
+        artifacts_file: optional(objectOf({ filename: optional(string), size: optional(integer) })),
+      }),
+    ),
+  ),
+  features: optional(
+    objectOf({
+      job_status: optional(boolean),
+      trace_sections: optional(boolean),
+      token_mask_prefixes: optional(strings),
+      failure_reasons: optional(strings),
+      tracing: optional(objectOf({})),
+    }),
+  ),
+  hooks: optional(listOf(objectOf({ name: required(string), script: optional(strings) }))),
+  // NOTE: `run` is a string holding a JSON list of steps, not the list itself.
+  run: optional(string),
+} satisfies Record<string, Field>;
+
+const payloadShape = objectOf(payloadFields);
+
+/** The job's credentials when a body has a usable `id` and `token`, whatever else is wrong with it. */
+export function readableCredentials(raw: unknown): JobCredentials | undefined {
+  if (!isRecord(raw)) return undefined;
+  const { id, token } = raw;
+  if (typeof id !== 'number' || !Number.isSafeInteger(id) || id <= 0) return undefined;
+  if (typeof token !== 'string' || token === '') return undefined;
+  return { id, token: new Secret(token) };
+}
+
+/**
+ * Checks a decoded JSON job payload and turns it into a {@link JobPayload}: the job token, the repo URL (it embeds
+ * the job token), masked variable values (of the job, its image and its services), registry passwords and
+ * dependency tokens become {@link Secret}s; unknown fields are kept.
+ *
+ * @throws {JobPayloadError} naming the first failing field: `id` not a positive integer, `token` not a non-empty
+ *   string, or a known field of the wrong type.
+ */
+export function decodeJobPayload(raw: unknown): JobPayload {
+  if (!isRecord(raw)) return fail(undefined, 'an object', raw);
+  const { id, token } = raw;
+  if (typeof id !== 'number' || !Number.isSafeInteger(id) || id <= 0) {
+    throw new JobPayloadError('id', `expected a positive integer, got ${kindOf(id)}`);
+  }
+  if (typeof token !== 'string' || token.length === 0) {
+    throw new JobPayloadError('token', `expected a non-empty string, got ${kindOf(token)}`);
+  }
+  const checked = payloadShape(raw, undefined) as Record<string, unknown>;
+  const payload: Record<string, unknown> = { ...checked, token: new Secret(token) };
+  const gitInfo = checked.git_info;
+  if (isRecord(gitInfo) && typeof gitInfo.repo_url === 'string') {
+    payload.git_info = { ...gitInfo, repo_url: new Secret(gitInfo.repo_url) };
+  }
+  if (Array.isArray(checked.variables)) payload.variables = checked.variables.map(variableOf);
+  if (isRecord(checked.image)) payload.image = withSecretVariables(checked.image);
+  if (Array.isArray(checked.services)) payload.services = checked.services.map(withSecretVariables);
+  if (Array.isArray(checked.credentials)) {
+    payload.credentials = checked.credentials.map((entry: Record<string, unknown>) =>
+      typeof entry.password === 'string' ? { ...entry, password: new Secret(entry.password) } : entry,
+    );
+  }
+  if (Array.isArray(checked.dependencies)) {
+    payload.dependencies = checked.dependencies.map((entry: Record<string, unknown>) =>
+      typeof entry.token === 'string' ? { ...entry, token: new Secret(entry.token) } : entry,
+    );
+  }
+  return payload as unknown as JobPayload;
+}
+
+/** A checked wire variable as a {@link JobVariable}: masked values wrapped, a null value empty. */
+function variableOf(raw: Record<string, unknown>): JobVariable {
+  const key = raw.key as string;
+  const value = typeof raw.value === 'string' ? raw.value : '';
+  const flags = {
+    ...(typeof raw.public === 'boolean' ? { public: raw.public } : {}),
+    ...(typeof raw.file === 'boolean' ? { file: raw.file } : {}),
+    ...(typeof raw.raw === 'boolean' ? { raw: raw.raw } : {}),
+  };
+  return raw.masked === true
+    ? { key, value: new Secret(value), masked: true, ...flags }
+    : { key, value, masked: false, ...flags };
+}
+
+/** An image or service whose masked variables are wrapped (they would show when the payload is inspected). */
+function withSecretVariables(entry: Record<string, unknown>): Record<string, unknown> {
+  return Array.isArray(entry.variables) ? { ...entry, variables: entry.variables.map(variableOf) } : entry;
+}

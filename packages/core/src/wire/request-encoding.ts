@@ -1,0 +1,164 @@
+import type { JobCredentials } from '../job/job.types.js';
+import { ClientConfigError } from '../network/network.errors.js';
+import type { PatchTraceInput, RequestJobInput, RunnerStatusInput, UpdateJobInput } from '../network/network.types.js';
+import type { WireRequest } from './wire-message.js';
+
+/*
+ * How each runner API call goes on the wire (docs/gitlab-protocol.md §2.1–§2.3, §4.1, §7, §8.1 R11, §8.2 U12): the
+ * one place that decides paths, headers and bodies, so every transport sends the same bytes.
+ */
+
+/** What every encoded call carries besides its input. */
+export interface EncodeContext {
+  /** This call's `X-Request-Id` (32 lowercase hex characters, as gitlab-runner makes them). */
+  readonly requestId: string;
+  readonly userAgent: string;
+  /** The largest answer body accepted for this call, in bytes. */
+  readonly maxResponseBytes: number;
+}
+
+const API = '/api/v4/';
+const encoder = new TextEncoder();
+const json = (body: unknown): Uint8Array => encoder.encode(JSON.stringify(body));
+
+/**
+ * `POST /api/v4/jobs/request`: `RUNNER-TOKEN` header and body `token` (Rails reads the body, the header serves
+ * Workhorse), `system_id` unless empty, the last `X-GitLab-Last-Update` seen as `last_update`, and `info` with every
+ * feature (R11, R12).
+ */
+export function encodeRequestJob(
+  input: RequestJobInput,
+  lastUpdate: string | undefined,
+  context: EncodeContext,
+): WireRequest {
+  const { token, systemId } = input.credentials;
+  const body = {
+    token: token.reveal(),
+    ...(systemId === '' ? {} : { system_id: systemId }),
+    ...(lastUpdate === undefined || lastUpdate === '' ? {} : { last_update: lastUpdate }),
+    info: input.info,
+  };
+  return {
+    operation: 'request-job',
+    method: 'POST',
+    path: 'jobs/request',
+    headers: {
+      'RUNNER-TOKEN': token.reveal(),
+      Accept: 'application/json',
+      'Content-Type': 'application/json',
+      'User-Agent': context.userAgent,
+      'X-Request-Id': context.requestId,
+    },
+    body: json(body),
+    what: `POST ${API}jobs/request`,
+    secrets: [token],
+    maxResponseBytes: context.maxResponseBytes,
+    ...(input.signal === undefined ? {} : { signal: input.signal }),
+  };
+}
+
+/**
+ * `PUT /api/v4/jobs/:id`: `JOB-TOKEN` header and body `token`, `state`, `info`; `failure_reason` only with `failed`
+ * (GitLab reads it with no other state); `exit_code` unless 0; `output` always (`{}` on a keep-alive or a
+ * confirmation, as gitlab-runner sends it), and the deprecated top-level `checksum` beside it for older GitLabs.
+ *
+ * @throws {ClientConfigError} for a job id that is not a positive integer
+ */
+export function encodeUpdateJob(job: JobCredentials, input: UpdateJobInput, context: EncodeContext): WireRequest {
+  const id = checkedJobId(job.id);
+  const output = {
+    ...(input.output?.checksum ? { checksum: input.output.checksum } : {}),
+    ...(input.output?.bytesize ? { bytesize: input.output.bytesize } : {}),
+  };
+  const body = {
+    info: input.info,
+    token: job.token.reveal(),
+    state: input.state,
+    ...(input.state === 'failed' && input.failureReason !== undefined ? { failure_reason: input.failureReason } : {}),
+    ...(input.exitCode === undefined || input.exitCode === 0 ? {} : { exit_code: input.exitCode }),
+    ...(output.checksum === undefined ? {} : { checksum: output.checksum }),
+    output,
+  };
+  return jobCall('update-job', 'PUT', `jobs/${id}`, job, json(body), context);
+}
+
+/**
+ * `POST /api/v4/jobs/:id/runner_status` (the proposed endpoint): `JOB-TOKEN` header and body `{token, status, info}`.
+ *
+ * @throws {ClientConfigError} for a job id that is not a positive integer
+ */
+export function encodeRunnerStatus(job: JobCredentials, input: RunnerStatusInput, context: EncodeContext): WireRequest {
+  const id = checkedJobId(job.id);
+  const body = { token: job.token.reveal(), status: input.status, info: input.info };
+  return jobCall('post-runner-status', 'POST', `jobs/${id}/runner_status`, job, json(body), context);
+}
+
+/**
+ * `PATCH /api/v4/jobs/:id/trace?debug_trace=…`: `JOB-TOKEN` header only, `Content-Range: start-endInclusive` (one
+ * byte at 0 is `0-0`), `Content-Type: text/plain`, the bytes as they are (P2, P10). An empty patch is no request
+ * (P1): `undefined`.
+ *
+ * @throws {ClientConfigError} for a job id that is not a positive integer or an offset that is not a non-negative
+ *   integer (nothing is sent)
+ */
+export function encodePatchTrace(
+  job: JobCredentials,
+  input: PatchTraceInput,
+  context: EncodeContext,
+): WireRequest | undefined {
+  const id = checkedJobId(job.id);
+  if (!Number.isSafeInteger(input.offset) || input.offset < 0) {
+    throw new ClientConfigError(`trace offset must be a non-negative integer, got ${String(input.offset)}`);
+  }
+  const length = input.content.byteLength;
+  if (length === 0) return undefined;
+  const request = jobCall(
+    'patch-trace',
+    'PATCH',
+    `jobs/${id}/trace?debug_trace=${input.debugTrace === true}`,
+    job,
+    input.content,
+    context,
+  );
+  return {
+    ...request,
+    what: `PATCH ${API}jobs/${id}/trace`,
+    headers: {
+      ...request.headers,
+      'Content-Range': `${input.offset}-${input.offset + length - 1}`,
+      'Content-Type': 'text/plain',
+    },
+  };
+}
+
+function jobCall(
+  operation: WireRequest['operation'],
+  method: WireRequest['method'],
+  path: string,
+  job: JobCredentials,
+  body: Uint8Array,
+  context: EncodeContext,
+): WireRequest {
+  return {
+    operation,
+    method,
+    path,
+    headers: {
+      'JOB-TOKEN': job.token.reveal(),
+      'Content-Type': 'application/json',
+      'User-Agent': context.userAgent,
+      'X-Request-Id': context.requestId,
+    },
+    body,
+    what: `${method} ${API}${path}`,
+    secrets: [job.token],
+    maxResponseBytes: context.maxResponseBytes,
+  };
+}
+
+function checkedJobId(id: number): number {
+  if (!Number.isSafeInteger(id) || id <= 0) {
+    throw new ClientConfigError(`job id must be a positive integer, got ${String(id)}`);
+  }
+  return id;
+}
