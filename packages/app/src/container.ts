@@ -15,6 +15,8 @@ import {
   type Network,
   OBSERVER,
   type Observer,
+  RunLoop,
+  type RunLoopOptions,
   type RunnerInfo,
   runnerFeatures,
   runnerInfo,
@@ -28,7 +30,6 @@ import { ExecExecutor } from './executors/exec-executor.js';
 import { ShellExecutor } from './executors/shell-executor.js';
 import { logObserver, ndjsonObserver } from './logging/event-observers.js';
 import { createLogger } from './logging/pino-logger.js';
-import { RunLoop, type RunLoopOptions } from './runner/run-loop.js';
 import { APP_VERSION } from './version.js';
 
 /** The injection token of the {@link AppConfig} the container was built from. */

@@ -40,26 +40,8 @@ export {
 } from './container.js';
 export { type ChildExit, type ChildSpec, runChild } from './executors/child-process.js';
 export { ExecExecutor, type ExecExecutorOptions } from './executors/exec-executor.js';
-export {
-  DEFAULT_TOKEN_PREFIXES,
-  type FlushableSink,
-  MASKED,
-  maskedValuesOf,
-  maskingSink,
-  tokenPrefixesOf,
-} from './executors/masking-sink.js';
 export { ShellExecutor, type ShellExecutorOptions, shellScript } from './executors/shell-executor.js';
-export { EventRecorder, eventLine, logObserver, ndjsonObserver } from './logging/event-observers.js';
+export { eventLine, logObserver, ndjsonObserver } from './logging/event-observers.js';
 export { createLogger, type LoggerOptions, PinoLogger } from './logging/pino-logger.js';
-export { type FinalUpdateResult, sendFinalState } from './runner/final-update.js';
-export {
-  type JobReport,
-  JobRunner,
-  type JobRunnerDeps,
-  type JobRunnerOptions,
-  type PrepareJob,
-} from './runner/job-runner.js';
-export { RunLoop, type RunLoopOptions, type RunSummary } from './runner/run-loop.js';
-export { TraceShipper, type TraceShipperOptions, type TraceStopReason } from './runner/trace-shipper.js';
 export { deriveSystemId, type MachineIdentity, randomSystemId } from './system-id.js';
 export { APP_VERSION } from './version.js';

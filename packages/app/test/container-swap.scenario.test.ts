@@ -1,10 +1,8 @@
 import { FakeGitLab, FakeGitLabServer } from '@runner-core/adapter-fake';
-import { Secret } from '@runner-core/core';
+import { EventRecorder, type PrepareJob, Secret } from '@runner-core/core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { appConfig } from '../src/config.js';
 import { buildContainer, createRunLoop, disposeContainer, FAKE_GITLAB } from '../src/container.js';
-import { EventRecorder } from '../src/logging/event-observers.js';
-import type { PrepareJob } from '../src/runner/job-runner.js';
 import { LogCapture } from './support/scene.js';
 
 /**

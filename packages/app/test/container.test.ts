@@ -3,6 +3,7 @@ import { FakeGitLab, InMemoryNetwork } from '@runner-core/adapter-fake';
 import { HttpNetwork } from '@runner-core/adapter-http';
 import {
   CLOCK,
+  EventRecorder,
   EXECUTOR,
   JOB_CONFIRMATION,
   JobConfirmation,
@@ -26,7 +27,6 @@ import {
 } from '../src/container.js';
 import { ExecExecutor } from '../src/executors/exec-executor.js';
 import { ShellExecutor } from '../src/executors/shell-executor.js';
-import { EventRecorder } from '../src/logging/event-observers.js';
 import { LogCapture } from './support/scene.js';
 
 const quiet = { logDestination: new LogCapture(), writeEvent: () => {} };

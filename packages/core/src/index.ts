@@ -37,9 +37,27 @@ export type {
 } from './job-confirmation/strategies/confirmation-strategy.port.js';
 export { RunnerStatusPostStrategy } from './job-confirmation/strategies/runner-status-post.strategy.js';
 export { StatePutStrategy } from './job-confirmation/strategies/state-put.strategy.js';
+export { type FinalUpdateOptions, type FinalUpdateResult, sendFinalState } from './job-session/final-update.js';
+export {
+  JOB_SESSION,
+  type JobReport,
+  JobSession,
+  type JobSessionDeps,
+  type JobSessionOptions,
+  type PrepareJob,
+} from './job-session/job-session.js';
 export { LOGGER, type LogFields, type Logger, silentLogger } from './logger/logger.port.js';
 export {
+  DEFAULT_TOKEN_PREFIXES,
+  type FlushableSink,
+  MASKED,
+  maskedValuesOf,
+  maskingSink,
+  tokenPrefixesOf,
+} from './masking/trace-masking.js';
+export {
   ClientConfigError,
+  faultDetail,
   MalformedResponseError,
   NetworkError,
   type NetworkErrorCode,
@@ -70,6 +88,7 @@ export {
   runnerFeatures,
   runnerInfo,
 } from './network/runner-info.js';
+export { EventRecorder } from './observer/event-recorder.js';
 export {
   fanOut,
   type JobOperation,
@@ -87,4 +106,6 @@ export {
   type WaitRule,
 } from './retry/retry-policy.js';
 export { type GateCaller, ServerGate } from './retry/server-gate.js';
+export { RUN_LOOP, RunLoop, type RunLoopOptions, type RunSummary } from './run-loop/run-loop.js';
 export { redact, Secret, secret, shortToken } from './secret/secret.js';
+export { TraceShipper, type TraceShipperOptions, type TraceStopReason } from './trace/trace-shipper.js';

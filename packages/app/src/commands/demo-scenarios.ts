@@ -1,6 +1,7 @@
 import type { FakeGitLab } from '@runner-core/adapter-fake';
 import {
   type ConfirmationMode,
+  type JobReport,
   type OutcomeKind,
   type PendingJob,
   type StrategyChoice,
@@ -8,7 +9,6 @@ import {
   systemClock,
 } from '@runner-core/core';
 import type { SimProfile } from '../config.js';
-import type { JobReport } from '../runner/job-runner.js';
 
 /** How long the demo's fake GitLab holds an unconfirmed job. Short, so the demo finishes quickly. */
 export const DEMO_ACK_WINDOW_MS = 3_000;

@@ -1,10 +1,8 @@
 import { FakeGitLab, FakeGitLabServer } from '@runner-core/adapter-fake';
-import { Secret, systemClock } from '@runner-core/core';
+import { EventRecorder, type JobReport, Secret, systemClock } from '@runner-core/core';
 import type { CliIo } from '../cli/cli-io.js';
 import { appConfig, type DemoConfig } from '../config.js';
 import { buildContainer, createRunLoop, disposeContainer, verifyContainer } from '../container.js';
-import { EventRecorder } from '../logging/event-observers.js';
-import type { JobReport } from '../runner/job-runner.js';
 import { DEMO_ACK_WINDOW_MS, DEMO_KEEP_ALIVE_MS, DEMO_SCENARIOS, type DemoScenario } from './demo-scenarios.js';
 
 /** One row of the demo's table. */

@@ -12,7 +12,6 @@ import {
 import { jobPayloadToWire } from '@runner-core/core/wire';
 import { runChild } from './child-process.js';
 import { jobEnvironment } from './job-environment.js';
-import { maskedValuesOf, maskingSink, tokenPrefixesOf } from './masking-sink.js';
 
 /** Options of {@link ExecExecutor}. */
 export interface ExecExecutorOptions {
@@ -32,7 +31,7 @@ export interface ExecExecutorOptions {
  * - on stdin, the job payload as GitLab sent it (JSON, secrets revealed: it is the job's own data);
  * - in its environment, the job's variables (as the shell executor sets them) and `RUNNER_CORE_JOB_ID`.
  *
- * Its stdout and stderr become the trace (masked values replaced by `[MASKED]`). Exit 0 → `success`, otherwise
+ * Its stdout and stderr become the trace (the job session masks it). Exit 0 → `success`, otherwise
  * `failed`/`script_failure` with the exit code. Aborting the signal kills its process group. Secrets reach only
  * the child's stdin and environment; nothing here logs them.
  */
@@ -45,7 +44,6 @@ export class ExecExecutor implements Executor {
   }
 
   async execute(job: ConfirmedJob, context: ExecutionContext): Promise<ExecutionResult> {
-    const trace = maskingSink(context.trace, maskedValuesOf(job.payload), tokenPrefixesOf(job.payload));
     const workDir = await mkdtemp(join(this.#options.baseDir ?? tmpdir(), `runner-core-exec-${job.id}-`));
     try {
       const env = { ...(await jobEnvironment(job.payload, workDir)), RUNNER_CORE_JOB_ID: String(job.id) };
@@ -55,7 +53,7 @@ export class ExecExecutor implements Executor {
         cwd: workDir,
         env,
         stdin: JSON.stringify(jobPayloadToWire(job.payload)),
-        output: trace,
+        output: context.trace,
         signal: context.signal,
         clock: this.#options.clock ?? systemClock,
         ...(this.#options.killGraceMs === undefined ? {} : { killGraceMs: this.#options.killGraceMs }),
@@ -63,7 +61,6 @@ export class ExecExecutor implements Executor {
       if (exit.exitCode === 0 && !exit.aborted) return { kind: 'success' };
       return { kind: 'failed', failureReason: 'script_failure', exitCode: exit.exitCode };
     } finally {
-      trace.flush();
       await rm(workDir, { recursive: true, force: true });
     }
   }

@@ -11,7 +11,6 @@ import {
 } from '@runner-core/core';
 import { runChild } from './child-process.js';
 import { jobEnvironment } from './job-environment.js';
-import { maskedValuesOf, maskingSink, tokenPrefixesOf } from './masking-sink.js';
 
 /** Options of {@link ShellExecutor}. */
 export interface ShellExecutorOptions {
@@ -45,7 +44,7 @@ export function shellScript(lines: readonly string[]): string {
 /**
  * The minimal executor: runs the `script` step of a confirmed job with bash (`set -eo pipefail`, each command
  * echoed) in a fresh temporary build directory, with the job's variables in the environment. Output goes to the
- * trace with masked values replaced by `[MASKED]`. Aborting the context's signal kills the process group.
+ * trace as it comes (the job session masks it). Aborting the context's signal kills the process group.
  *
  * Results: exit 0 → `success`; otherwise `failed` with `script_failure` and the exit code; the job's timeout
  * (`runner_info.timeout`) → `failed` with `job_execution_timeout`; a payload without a `script` step → `failed`
@@ -60,11 +59,10 @@ export class ShellExecutor implements Executor {
   }
 
   async execute(job: ConfirmedJob, context: ExecutionContext): Promise<ExecutionResult> {
-    const trace = maskingSink(context.trace, maskedValuesOf(job.payload), tokenPrefixesOf(job.payload));
+    const { trace } = context;
     const step = job.payload.steps?.find((candidate) => candidate.name === 'script');
     if (step === undefined) {
       trace.write('ERROR: the job payload has no "script" step\n');
-      trace.flush();
       return { kind: 'failed', failureReason: 'runner_system_failure' };
     }
     const buildDir = await mkdtemp(join(this.#options.baseDir ?? tmpdir(), `runner-core-job-${job.id}-`));
@@ -96,7 +94,6 @@ export class ShellExecutor implements Executor {
       trace.write(`\nERROR: Job failed: exit code ${exit.exitCode}\n`);
       return { kind: 'failed', failureReason: 'script_failure', exitCode: exit.exitCode };
     } finally {
-      trace.flush();
       if (this.#options.keepBuildDir !== true) await rm(buildDir, { recursive: true, force: true });
     }
   }

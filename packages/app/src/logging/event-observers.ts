@@ -65,17 +65,3 @@ export function logObserver(logger: Logger): Observer {
     },
   };
 }
-
-/** Keeps every event in order (the demo's table, tests). */
-export class EventRecorder implements Observer {
-  readonly events: RunnerEvent[] = [];
-
-  notify(event: RunnerEvent): void {
-    this.events.push(event);
-  }
-
-  /** The events of one kind, typed. */
-  of<K extends RunnerEvent['event']>(kind: K): Extract<RunnerEvent, { event: K }>[] {
-    return this.events.filter((event): event is Extract<RunnerEvent, { event: K }> => event.event === kind);
-  }
-}

@@ -1,11 +1,4 @@
-import {
-  type ConfirmedJob,
-  JobConfirmation,
-  type JobPayload,
-  type RunnerEvent,
-  systemClock,
-  type TraceSink,
-} from '@runner-core/core';
+import { type ConfirmedJob, JobConfirmation, type JobPayload, type RunnerEvent, systemClock } from '@runner-core/core';
 import { aJobPayload, type JobSpec, ScriptedNetwork } from '@runner-core/core/testing';
 
 /**
@@ -19,18 +12,7 @@ export async function aConfirmedJob(spec: JobSpec = {}, payload?: JobPayload): P
   return outcome.job;
 }
 
-/** A trace sink that keeps everything as text. */
-export class TextSink implements TraceSink {
-  #text = '';
-
-  write(chunk: string | Uint8Array): void {
-    this.#text += typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8');
-  }
-
-  get text(): string {
-    return this.#text;
-  }
-}
+export { TextTraceSink as TextSink } from '@runner-core/core/testing';
 
 /** Polls `condition` every few milliseconds (real time), failing after `timeoutMs`: no blind sleeps in tests. */
 export async function eventually(condition: () => boolean, timeoutMs = 5_000, what = 'the condition'): Promise<void> {

@@ -1,7 +1,7 @@
 import type { ConfirmedJob } from '../job-confirmation/confirmation.types.js';
 import type { FailureReason } from '../network/network.types.js';
 
-/** Where an executor writes the job's output; the caller ships it to GitLab as the trace. */
+/** Where an executor writes the job's output; the job session ships it to GitLab as the trace. */
 export interface TraceSink {
   write(chunk: string | Uint8Array): void;
 }
@@ -9,6 +9,11 @@ export interface TraceSink {
 export interface ExecutionContext {
   /** Aborted when the job must stop (canceled in GitLab, or the runner is shutting down). */
   readonly signal: AbortSignal;
+  /**
+   * The job's trace, already masked: the job session owns masking (masked variables, the job token and GitLab's
+   * token prefixes become `[MASKED]`, even when split across writes), so an executor writes raw output and masks
+   * nothing itself. Writes never wait on the network.
+   */
   readonly trace: TraceSink;
 }
 

@@ -52,6 +52,15 @@ export class MalformedResponseError extends NetworkError {
   }
 }
 
+/**
+ * What may be said of a fault in a log line or a detail: a `NetworkError`'s code and message (they carry no token),
+ * any other error's name only (its message might quote a request).
+ */
+export function faultDetail(error: unknown): string {
+  if (error instanceof NetworkError) return `${error.code}: ${error.message}`;
+  return error instanceof Error ? error.name : 'unknown error';
+}
+
 /** An answer this client refuses to interpret, such as a redirect to another origin or a 1xx/3xx status. */
 export class UnexpectedStatusError extends NetworkError {
   readonly code = 'network.unexpected-status';

@@ -15,6 +15,7 @@ export class FakeClock implements Clock {
   #now: number;
   #seq = 0;
   #timers: Timer[] = [];
+  #busy: (() => boolean) | undefined;
 
   /** @param start epoch ms. @default 1_767_225_600_000 (2026-01-01T00:00:00Z) */
   constructor(start = 1_767_225_600_000) {
@@ -45,6 +46,15 @@ export class FakeClock implements Clock {
     });
   }
 
+  /**
+   * Makes {@link FakeClock.advance} and {@link FakeClock.run} wait, in real time, while `busy()` is true before they
+   * fire the next timer: for harnesses whose network does real I/O (a loopback HTTP server), so fake time never
+   * runs ahead of an answer still on its way. Waiting on I/O is not sleeping: it ends when the answer arrives.
+   */
+  holdWhile(busy: () => boolean): void {
+    this.#busy = busy;
+  }
+
   /** Timers not yet fired. */
   get pendingTimers(): number {
     return this.#timers.length;
@@ -58,13 +68,13 @@ export class FakeClock implements Clock {
   /** Moves time forward by `ms`, firing every timer due on the way (in due order) and settling promises between. */
   async advance(ms: number): Promise<void> {
     const target = this.#now + ms;
-    await settle();
+    await this.#quiet();
     for (let timer = this.#earliest(); timer !== undefined && timer.due <= target; timer = this.#earliest()) {
       this.#fire(timer);
-      await settle();
+      await this.#quiet();
     }
     this.#now = Math.max(this.#now, target);
-    await settle();
+    await this.#quiet();
   }
 
   /** Sets the time without firing anything (a jump, as a server's wall clock may do). */
@@ -82,19 +92,35 @@ export class FakeClock implements Clock {
       settled = true;
     });
     tracked.catch(() => {});
-    await settle();
+    await this.#quiet();
     for (let fired = 0; !settled; fired++) {
       const timer = this.#earliest();
       if (timer === undefined) {
-        await settle();
+        await this.#quiet();
         if (settled) break;
+        if (this.#earliest() !== undefined) continue;
         throw new Error('FakeClock.run: the promise is waiting on something other than this clock');
       }
       if (fired >= maxTimers) throw new Error(`FakeClock.run: still unsettled after ${maxTimers} timers`);
       this.#fire(timer);
-      await settle();
+      await this.#quiet();
     }
     return tracked;
+  }
+
+  /** Lets promise callbacks run, and waits for I/O in flight (see {@link FakeClock.holdWhile}). */
+  async #quiet(): Promise<void> {
+    await settle();
+    const busy = this.#busy;
+    if (busy === undefined) return;
+    const started = Date.now();
+    while (busy()) {
+      if (Date.now() - started > IO_PATIENCE_MS) {
+        throw new Error(`FakeClock: I/O still in flight after ${IO_PATIENCE_MS} ms of real time`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 1));
+      await settle();
+    }
   }
 
   #earliest(): Timer | undefined {
@@ -117,6 +143,9 @@ export class FakeClock implements Clock {
     timer.fire();
   }
 }
+
+/** How long {@link FakeClock.holdWhile} waits for I/O before it fails the test instead of hanging it. */
+const IO_PATIENCE_MS = 20_000;
 
 /** Lets pending promise callbacks run: one macrotask turn (not a real delay). */
 function settle(): Promise<void> {

@@ -16,6 +16,12 @@ export {
 } from './builders.js';
 export { FakeClock } from './fake-clock.js';
 export {
+  type LifecycleContractOptions,
+  type LifecycleHarness,
+  type LifecycleHarnessFactory,
+  lifecycleContract,
+} from './lifecycle.contract.js';
+export {
   type ContractAssertion,
   type ContractExpect,
   type ContractTest,
@@ -25,6 +31,7 @@ export {
 } from './network.contract.js';
 export {
   type ContractGitLab,
+  type ContractJobView,
   type EnqueuedJob,
   type HarnessFactory,
   type InjectedAnswer,
@@ -38,4 +45,6 @@ export {
   serverProfiles,
   type TransportFault,
 } from './network-harness.js';
+export { type ExecutorScript, ScriptedExecutor } from './scripted-executor.js';
 export { jobAnswer, type Scripted, type ScriptedCall, ScriptedNetwork, sentState } from './scripted-network.js';
+export { TextTraceSink } from './text-trace-sink.js';

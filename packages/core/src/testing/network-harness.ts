@@ -150,6 +150,19 @@ export interface ContractGitLab {
   traceText(id: number): string;
   /** Every request received so far, oldest first; only those of `operation` when given. */
   requests(operation?: ServerOperation): readonly RecordedRequest[];
+  /** The requests about one job, oldest first. */
+  requestsFor(jobId: number): readonly RecordedRequest[];
+  /** What GitLab holds of the job: its status, and how it ended. @throws {Error} for an unknown job id */
+  job(id: number): ContractJobView;
+}
+
+/** A job as a fake GitLab holds it, as far as the contract suites read it. */
+export interface ContractJobView {
+  readonly status: JobStatus;
+  readonly failureReason?: string;
+  readonly exitCode?: number;
+  /** The runner manager (`system_id`) holding the job. */
+  readonly runnerManager?: string;
 }
 
 /** What the contract suite runs against: an adapter, the fake GitLab it talks to, and the adapter's clock. */

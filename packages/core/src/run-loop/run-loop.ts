@@ -1,19 +1,15 @@
+import type { JobPayload } from '../job/job.types.js';
+import { type JobReport, JobSession, type JobSessionDeps, type PrepareJob } from '../job-session/job-session.js';
 import {
   ClientConfigError,
-  defaultRetryPolicy,
-  type JobPayload,
+  faultDetail,
   MalformedResponseError,
   NetworkError,
-  type RequestJobResult,
-  type RetryPolicy,
-  type RunnerCredentials,
-  type RunnerInfo,
-  retryWait,
   TransportError,
-} from '@runner-core/core';
-import { formatDuration } from '../config/duration.js';
-import { type JobReport, JobRunner, type JobRunnerDeps, type PrepareJob } from './job-runner.js';
-import { describe } from './trace-shipper.js';
+} from '../network/network.errors.js';
+import type { RequestJobResult } from '../network/network.types.js';
+import type { RunnerCredentials, RunnerInfo } from '../network/runner-info.js';
+import { defaultRetryPolicy, type RetryPolicy, retryWait } from '../retry/retry-policy.js';
 
 /** Options of {@link RunLoop}; see `runner-core run --help` for the flags behind them. */
 export interface RunLoopOptions {
@@ -52,6 +48,9 @@ export interface RunSummary {
   readonly exitCode: 0 | 1;
 }
 
+/** The injection token of {@link RunLoop}. */
+export const RUN_LOOP: unique symbol = Symbol('RunLoop');
+
 /** What one job request came to, after its retries. */
 type RequestAnswer =
   | { readonly kind: 'job'; readonly job: JobPayload }
@@ -63,7 +62,7 @@ type RequestAnswer =
 
 /**
  * The runner: requests jobs every check interval (at once again after a job), at most `concurrency` at a time, and
- * hands each to a {@link JobRunner} (confirm, execute, report).
+ * hands each to a {@link JobSession} (hold, confirm, execute, report).
  *
  * Job requests are not idempotent (GitLab may assign a job whose answer is lost), so they are retried only when
  * the request certainly never left (`TransportError.sent === false`) and on 429/503 with the server's wait. A 403
@@ -73,15 +72,15 @@ type RequestAnswer =
  * (second signal) declines pending jobs and fails running ones as `runner_system_failure`.
  */
 export class RunLoop {
-  readonly #deps: JobRunnerDeps;
+  readonly #deps: JobSessionDeps;
   readonly #options: RunLoopOptions;
-  readonly #runner: JobRunner;
+  readonly #session: JobSession;
   readonly #stopping = new AbortController();
   readonly #shutdown = new AbortController();
   readonly #active = new Set<Promise<void>>();
   readonly #wakers = new Set<() => void>();
 
-  constructor(deps: JobRunnerDeps, options: RunLoopOptions) {
+  constructor(deps: JobSessionDeps, options: RunLoopOptions) {
     const concurrency = options.concurrency ?? 1;
     if (!Number.isSafeInteger(concurrency) || concurrency < 1) {
       throw new RangeError(`RunLoop option concurrency: expected a positive integer, got ${concurrency}`);
@@ -92,7 +91,7 @@ export class RunLoop {
     }
     this.#deps = deps;
     this.#options = options;
-    this.#runner = new JobRunner(deps, {
+    this.#session = new JobSession(deps, {
       info: options.info,
       retry: options.retry ?? defaultRetryPolicy,
       ...(options.random === undefined ? {} : { random: options.random }),
@@ -145,7 +144,7 @@ export class RunLoop {
       runner: this.#options.credentials.token.short(),
       systemId: this.#options.credentials.systemId,
       concurrency,
-      checkInterval: formatDuration(checkIntervalMs),
+      checkIntervalMs,
     });
     loop: while (!this.stopping) {
       while (this.#active.size >= concurrency && !this.stopping) await this.#nextWake();
@@ -155,14 +154,14 @@ export class RunLoop {
       switch (answer.kind) {
         case 'job': {
           healthy();
-          const task = this.#runner.handle(answer.job, receivedAt, this.#shutdown.signal).then(
+          const task = this.#session.run(answer.job, receivedAt, this.#shutdown.signal).then(
             (report) => {
               reports.push(report);
               if (!isClean(report)) failed = true;
             },
             (error: unknown) => {
               failed = true;
-              logger.error('job handling failed', { jobId: answer.job.id, error: describe(error) });
+              logger.error('job handling failed', { jobId: answer.job.id, error: faultDetail(error) });
             },
           );
           this.#track(task);
@@ -208,7 +207,7 @@ export class RunLoop {
             ended = 'unhealthy';
             break loop;
           }
-          logger.error(`${answer.reason}; next job request in ${formatDuration(backoffMs)}`);
+          logger.error(`${answer.reason}; next job request in ${Math.round(backoffMs / 1000)} s`);
           await clock.sleep(backoffMs, this.#stopping.signal);
           continue;
         }
@@ -240,7 +239,7 @@ export class RunLoop {
         result = await network.requestJob({ credentials, info, signal: this.#shutdown.signal });
       } catch (error) {
         if (error instanceof MalformedResponseError) {
-          log.error('job request answered with an unusable payload', { error: describe(error) });
+          log.error('job request answered with an unusable payload', { error: faultDetail(error) });
           return { kind: 'invalid', error };
         }
         if (this.#shutdown.signal.aborted) return { kind: 'stopped' };
@@ -249,14 +248,14 @@ export class RunLoop {
         }
         if (error instanceof TransportError && !error.sent && attempt < maxAttempts) {
           const wait = retryWait(retry, attempt, clock.now(), random);
-          log.warn('job request failed before it was sent; retrying', { error: describe(error), waitMs: wait.ms });
+          log.warn('job request failed before it was sent; retrying', { error: faultDetail(error), waitMs: wait.ms });
           if (!(await this.#pause(wait.ms))) return { kind: 'stopped' };
           continue;
         }
         if (!(error instanceof NetworkError)) throw error;
         // NOTE: a request that may have reached GitLab is never repeated: GitLab may have assigned a job to it.
-        log.warn('job request failed', { error: describe(error) });
-        return { kind: 'failed', detail: describe(error) };
+        log.warn('job request failed', { error: faultDetail(error) });
+        return { kind: 'failed', detail: faultDetail(error) };
       }
       switch (result.kind) {
         case 'job':

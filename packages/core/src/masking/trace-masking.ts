@@ -1,4 +1,5 @@
-import type { JobPayload, TraceSink } from '@runner-core/core';
+import type { TraceSink } from '../execution/executor.port.js';
+import type { JobPayload } from '../job/job.types.js';
 
 /** What replaces a masked value in the trace (gitlab-runner's spelling). */
 export const MASKED = '[MASKED]';
@@ -23,7 +24,7 @@ export function maskedValuesOf(payload: JobPayload): string[] {
 
 /**
  * Token prefixes whose tokens are masked wherever they appear, known or not: `glpat-` (always masked by
- * gitlab-runner) and its optional built-in list (gitlab-protocol §1.6). The payload may add more
+ * gitlab-runner) and its optional built-in list (docs/gitlab-protocol.md §1.6). The payload may add more
  * (`features.token_mask_prefixes`).
  */
 export const DEFAULT_TOKEN_PREFIXES: readonly string[] = Object.freeze([

@@ -1,16 +1,12 @@
 import { crc32 } from 'node:zlib';
-import {
-  type Clock,
-  type JobAnswerHints,
-  type JobCredentials,
-  type Logger,
-  type Network,
-  NetworkError,
-  type PatchTraceResult,
-  type RunnerInfo,
-  type TraceSink,
-  type UpdateJobResult,
-} from '@runner-core/core';
+import type { Clock } from '../clock/clock.port.js';
+import type { TraceSink } from '../execution/executor.port.js';
+import type { JobCredentials } from '../job/job.types.js';
+import type { Logger } from '../logger/logger.port.js';
+import { faultDetail } from '../network/network.errors.js';
+import type { Network } from '../network/network.port.js';
+import type { JobAnswerHints, PatchTraceResult, UpdateJobResult } from '../network/network.types.js';
+import type { RunnerInfo } from '../network/runner-info.js';
 
 /** Why the shipper asks the job to stop. */
 export type TraceStopReason = 'cancel-requested' | 'gone';
@@ -175,7 +171,7 @@ export class TraceShipper implements TraceSink {
       try {
         result = await network.patchTrace(job, { content, offset });
       } catch (error) {
-        logger.warn('trace patch failed; will retry', { error: describe(error) });
+        logger.warn('trace patch failed; will retry', { error: faultDetail(error) });
         return false;
       }
       this.applyHints(result);
@@ -219,7 +215,7 @@ export class TraceShipper implements TraceSink {
         output: { checksum: this.checksum, bytesize: this.#length },
       });
     } catch (error) {
-      logger.warn('job touch failed', { error: describe(error) });
+      logger.warn('job touch failed', { error: faultDetail(error) });
       return;
     }
     this.applyHints(result);
@@ -248,10 +244,4 @@ export class TraceShipper implements TraceSink {
     this.#lane = run.catch(() => undefined);
     return run;
   }
-}
-
-/** An error's code and name only: a message might quote a request. */
-export function describe(error: unknown): string {
-  if (error instanceof NetworkError) return `${error.code}: ${error.message}`;
-  return error instanceof Error ? error.name : 'unknown error';
 }

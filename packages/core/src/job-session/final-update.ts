@@ -1,16 +1,13 @@
-import {
-  type Clock,
-  type ExecutionResult,
-  type JobCredentials,
-  type Logger,
-  type Network,
-  NetworkError,
-  type RetryPolicy,
-  type RunnerInfo,
-  retryWait,
-  type UpdateJobResult,
-} from '@runner-core/core';
-import { describe, type TraceShipper } from './trace-shipper.js';
+import type { Clock } from '../clock/clock.port.js';
+import type { ExecutionResult } from '../execution/executor.port.js';
+import type { JobCredentials } from '../job/job.types.js';
+import type { Logger } from '../logger/logger.port.js';
+import { faultDetail, NetworkError } from '../network/network.errors.js';
+import type { Network } from '../network/network.port.js';
+import type { UpdateJobResult } from '../network/network.types.js';
+import type { RunnerInfo } from '../network/runner-info.js';
+import { type RetryPolicy, retryWait } from '../retry/retry-policy.js';
+import type { TraceShipper } from '../trace/trace-shipper.js';
 
 /** How reporting a job's final state ended. */
 export type FinalUpdateResult =
@@ -75,7 +72,7 @@ export async function sendFinalState(
       });
     } catch (error) {
       if (!(error instanceof NetworkError)) throw error;
-      fault = describe(error);
+      fault = faultDetail(error);
     }
     if (answer !== undefined) trace.applyHints(answer);
     switch (answer?.kind) {

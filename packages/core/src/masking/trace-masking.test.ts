@@ -1,13 +1,13 @@
-import { aJobPayload } from '@runner-core/core/testing';
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_TOKEN_PREFIXES, MASKED, maskingSink, tokenPrefixesOf } from '../src/executors/masking-sink.js';
-import { TextSink } from './support/jobs.js';
+import { aJobPayload } from '../testing/builders.js';
+import { TextTraceSink as TextSink } from '../testing/text-trace-sink.js';
+import { DEFAULT_TOKEN_PREFIXES, MASKED, maskingSink, tokenPrefixesOf } from './trace-masking.js';
 
 const TOKEN_BODY = 'AbC123xyz_9-QQ';
 const LINE = `push with glpat-${TOKEN_BODY} then exit\n`;
 const MASKED_LINE = `push with glpat-${MASKED} then exit\n`;
 
-describe('prefix-based token masking (gitlab-protocol §1.6)', () => {
+describe('prefix-based token masking (docs/gitlab-protocol.md §1.6)', () => {
   it('masks the token after a known prefix and keeps the prefix', () => {
     const out = new TextSink();
     const sink = maskingSink(out, []);
@@ -80,5 +80,46 @@ describe('prefix-based token masking (gitlab-protocol §1.6)', () => {
     sink.write('glob pattern: gl* and glpat alone\n');
     sink.flush();
     expect(out.text).toBe('glob pattern: gl* and glpat alone\n');
+  });
+});
+
+describe('maskingSink', () => {
+  it('replaces every value, even split across writes', () => {
+    const out = new TextSink();
+    const sink = maskingSink(out, ['s3cr3t-value', 'other']);
+    sink.write('a s3cr');
+    sink.write('3t-val');
+    sink.write('ue b other s3cr3t-value');
+    sink.write(Buffer.from(' tail s3'));
+    sink.flush();
+    expect(out.text).toBe(`a ${MASKED} b ${MASKED} ${MASKED} tail s3`);
+  });
+
+  it('holds back only what could start a value', () => {
+    const out = new TextSink();
+    const sink = maskingSink(out, ['secret']);
+    sink.write('plain text se');
+    expect(out.text).toBe('plain text ');
+    sink.write('cond');
+    expect(out.text).toBe('plain text second');
+    sink.flush();
+    expect(out.text).toBe('plain text second');
+  });
+
+  it('keeps a UTF-8 character split across byte chunks', () => {
+    const out = new TextSink();
+    const sink = maskingSink(out, ['zzzz']);
+    const bytes = Buffer.from('héllo');
+    sink.write(bytes.subarray(0, 2));
+    sink.write(bytes.subarray(2));
+    sink.flush();
+    expect(out.text).toBe('héllo');
+  });
+
+  it('passes output through when nothing is masked', () => {
+    const out = new TextSink();
+    const sink = maskingSink(out, []);
+    sink.write('abc');
+    expect(out.text).toBe('abc');
   });
 });

@@ -1,20 +1,16 @@
-import type {
-  Clock,
-  ConfirmationOutcome,
-  ExecutionResult,
-  Executor,
-  JobConfirmation,
-  JobPayload,
-  Logger,
-  Network,
-  Observer,
-  PendingJob,
-  RetryPolicy,
-  RunnerInfo,
-} from '@runner-core/core';
-import { maskedValuesOf, maskingSink, tokenPrefixesOf } from '../executors/masking-sink.js';
+import type { Clock } from '../clock/clock.port.js';
+import type { ExecutionResult, Executor } from '../execution/executor.port.js';
+import type { JobPayload } from '../job/job.types.js';
+import type { ConfirmationOutcome, PendingJob } from '../job-confirmation/confirmation.types.js';
+import type { JobConfirmation } from '../job-confirmation/job-confirmation.js';
+import type { Logger } from '../logger/logger.port.js';
+import { maskedValuesOf, maskingSink, tokenPrefixesOf } from '../masking/trace-masking.js';
+import type { Network } from '../network/network.port.js';
+import type { RunnerInfo } from '../network/runner-info.js';
+import type { Observer } from '../observer/observer.port.js';
+import type { RetryPolicy } from '../retry/retry-policy.js';
+import { TraceShipper } from '../trace/trace-shipper.js';
 import { type FinalUpdateResult, sendFinalState } from './final-update.js';
-import { TraceShipper } from './trace-shipper.js';
 
 /**
  * Work done while GitLab holds a job pending, before it is confirmed (provisioning a VM, pulling images):
@@ -36,8 +32,8 @@ export interface JobReport {
   };
 }
 
-/** What {@link JobRunner} needs. */
-export interface JobRunnerDeps {
+/** What {@link JobSession} needs: ports and the confirmation use case. */
+export interface JobSessionDeps {
   readonly network: Network;
   readonly clock: Clock;
   readonly confirmation: JobConfirmation;
@@ -46,8 +42,8 @@ export interface JobRunnerDeps {
   readonly logger: Logger;
 }
 
-/** Options of {@link JobRunner}. */
-export interface JobRunnerOptions {
+/** Options of {@link JobSession}. */
+export interface JobSessionOptions {
   /** The `info` block of trace touches and final updates. */
   readonly info: RunnerInfo;
   readonly retry: RetryPolicy;
@@ -59,30 +55,35 @@ export interface JobRunnerOptions {
   readonly prepare?: PrepareJob;
 }
 
+/** The injection token of {@link JobSession}. */
+export const JOB_SESSION: unique symbol = Symbol('JobSession');
+
 /**
- * One job from hand-out to final state: hold it pending (and prepare it), confirm it per policy, run confirmed jobs
- * with the executor while shipping the trace, and report the final state. GitLab's stop signals are obeyed:
+ * One job from hand-out to final state (docs/design.md §2b): hold it pending (and prepare it), confirm it per policy,
+ * run confirmed jobs with the executor while shipping the trace, and report the final state. The session owns the
+ * trace masking: the executor writes raw output to a sink that already masks the job's secrets (masked variables,
+ * the job token, GitLab's token prefixes, across write boundaries). GitLab's stop signals are obeyed:
  * `Job-Status: canceling` aborts the executor and reports `failed`/`job_canceled`; a job gone (403, 404,
  * canceled) aborts it and reports nothing.
  *
  * `shutdown` (the second signal): pending jobs are declined, running ones aborted and reported as
  * `failed`/`runner_system_failure`.
  */
-export class JobRunner {
-  readonly #deps: JobRunnerDeps;
-  readonly #options: JobRunnerOptions;
+export class JobSession {
+  readonly #deps: JobSessionDeps;
+  readonly #options: JobSessionOptions;
 
-  constructor(deps: JobRunnerDeps, options: JobRunnerOptions) {
+  constructor(deps: JobSessionDeps, options: JobSessionOptions) {
     this.#deps = deps;
     this.#options = options;
   }
 
   /**
-   * Handles one job. Never rejects for anything GitLab or the executor does; `shutdown` aborts it.
+   * Runs one job's session. Never rejects for anything GitLab or the executor does; `shutdown` aborts it.
    *
    * @param receivedAt when the job request went out (the ack window started no earlier).
    */
-  async handle(payload: JobPayload, receivedAt: number, shutdown: AbortSignal): Promise<JobReport> {
+  async run(payload: JobPayload, receivedAt: number, shutdown: AbortSignal): Promise<JobReport> {
     const { confirmation, logger } = this.#deps;
     const log = logger.child({ jobId: payload.id });
     const pending = confirmation.receive(payload, receivedAt);

@@ -1,16 +1,14 @@
 import { crc32 } from 'node:zlib';
-import { noDelayRetryPolicy, runnerInfo, silentLogger, TransportError } from '@runner-core/core';
-import {
-  anUpdateResult,
-  aPatchTraceResult,
-  FakeClock,
-  jobCredentials,
-  type ScriptedCall,
-  ScriptedNetwork,
-} from '@runner-core/core/testing';
 import { describe, expect, it } from 'vitest';
-import { sendFinalState } from '../src/runner/final-update.js';
-import { TraceShipper, type TraceStopReason } from '../src/runner/trace-shipper.js';
+import { sendFinalState } from '../job-session/final-update.js';
+import { silentLogger } from '../logger/logger.port.js';
+import { TransportError } from '../network/network.errors.js';
+import { runnerInfo } from '../network/runner-info.js';
+import { noDelayRetryPolicy } from '../retry/retry-policy.js';
+import { anUpdateResult, aPatchTraceResult, jobCredentials } from '../testing/builders.js';
+import { FakeClock } from '../testing/fake-clock.js';
+import { type ScriptedCall, ScriptedNetwork } from '../testing/scripted-network.js';
+import { TraceShipper, type TraceStopReason } from './trace-shipper.js';
 
 function setup(options: { maxPatchBytes?: number; intervalMs?: number } = {}) {
   const clock = new FakeClock();

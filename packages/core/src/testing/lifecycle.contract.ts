@@ -1,0 +1,397 @@
+import type { JobConfirmationOptions } from '../job-confirmation/confirmation.types.js';
+import { JobConfirmation } from '../job-confirmation/job-confirmation.js';
+import type { PrepareJob } from '../job-session/job-session.js';
+import { silentLogger } from '../logger/logger.port.js';
+import type { Network } from '../network/network.port.js';
+import { runnerInfo } from '../network/runner-info.js';
+import { EventRecorder } from '../observer/event-recorder.js';
+import { noDelayRetryPolicy } from '../retry/retry-policy.js';
+import { ServerGate } from '../retry/server-gate.js';
+import { RunLoop, type RunLoopOptions } from '../run-loop/run-loop.js';
+import { Secret } from '../secret/secret.js';
+import { aWireJob, defaultMaskedValue, runnerCredentials } from './builders.js';
+import type { FakeClock } from './fake-clock.js';
+import type { ContractExpect, ContractTest } from './network.contract.js';
+import type { ContractGitLab, ServerProfile } from './network-harness.js';
+import { type ExecutorScript, ScriptedExecutor } from './scripted-executor.js';
+
+/** What the lifecycle suite runs against: an adapter, the fake GitLab behind it, and the fake clock both share. */
+export interface LifecycleHarness {
+  readonly network: Network;
+  readonly gitlab: ContractGitLab;
+  /** The clock of the runner and of the fake GitLab. */
+  readonly clock: FakeClock;
+  /** Frees what the harness holds (a server, sockets). */
+  close?(): Promise<void> | void;
+}
+
+/** Builds one fresh lifecycle harness per test, for the given server profile. */
+export type LifecycleHarnessFactory = (options: {
+  readonly profile: ServerProfile;
+}) => LifecycleHarness | Promise<LifecycleHarness>;
+
+/** Options of {@link lifecycleContract}. */
+export interface LifecycleContractOptions {
+  /** Prefix of every test name. @default 'Job lifecycle' */
+  readonly name?: string;
+}
+
+const SYSTEM_ID = 's_1ifecyc1e001';
+/** Fake time for loops to make progress without waiting on anything real. */
+const SETTLE = 1;
+
+/**
+ * The whole job lifecycle of the core — polling, holding, confirming, executing, shipping the trace, reporting the
+ * final state, obeying cancel and shutdown — run against any `Network` adapter and the fake GitLab behind it
+ * (docs/design.md §2b). Registers its tests through `test` and asserts with the context's `expect`, like
+ * `networkContract`. Everything but the adapter is core: `RunLoop`, `JobSession`, `JobConfirmation` and a scripted
+ * in-process executor, all on the harness's fake clock.
+ *
+ * A harness over real I/O (loopback HTTP) works too: the suite holds fake time while a call is in flight.
+ */
+export function lifecycleContract(
+  test: ContractTest,
+  makeHarness: LifecycleHarnessFactory,
+  options: LifecycleContractOptions = {},
+): void {
+  const name = options.name ?? 'Job lifecycle';
+  const define = (
+    title: string,
+    profile: ServerProfile,
+    body: (expect: ContractExpect, scene: Scene) => Promise<void>,
+  ): void => {
+    test(`${name} [${profile}] ${title}`, async ({ expect }) => {
+      const harness = await makeHarness({ profile });
+      try {
+        await body(expect, scene(harness));
+      } finally {
+        await harness.close?.();
+      }
+    });
+  };
+
+  for (const profile of ['legacy', 'two-phase', 'runner-status'] as const) {
+    define('confirms a job, runs it, ships the trace and reports success', profile, async (expect, scene) => {
+      const { id } = scene.gitlab.enqueueJob({ name: 'build' });
+      const summary = await scene.clock.run(scene.loop({ once: true }).run());
+      expect(summary).toMatchObject({ ended: 'once', exitCode: 0 });
+      expect(summary.reports[0]?.outcome).toMatchObject({
+        kind: 'confirmed',
+        strategy: profile === 'runner-status' ? 'runner-status' : 'state-put',
+      });
+      expect(scene.gitlab.job(id)).toMatchObject({ status: 'success', runnerManager: SYSTEM_ID });
+      expect(scene.gitlab.traceText(id)).toBe('hello from the test executor\n');
+      const confirmation = profile === 'runner-status' ? 'post-runner-status running' : 'update-job running';
+      expect(operations(scene, id)).toEqual([confirmation, 'patch-trace', 'update-job success']);
+      expect(scene.recorder.of('job.finished')[0]).toMatchObject({ jobId: id, state: 'success' });
+      expect(scene.executor.jobs.map((job) => job.id)).toEqual([id]);
+    });
+  }
+
+  define(
+    'probes the mode, then confirms (keep-alive, confirmation, trace, final state)',
+    'two-phase',
+    async (expect, scene) => {
+      const { id } = scene.gitlab.enqueueJob();
+      const summary = await scene.clock.run(scene.loop({ once: true }, { probe: true }).run());
+      expect(summary.reports[0]?.outcome).toMatchObject({ kind: 'confirmed', mode: 'two-phase' });
+      expect(operations(scene, id)).toEqual([
+        'update-job pending',
+        'update-job running',
+        'patch-trace',
+        'update-job success',
+      ]);
+      expect(scene.recorder.events.map((event) => event.event)).toEqual([
+        'job.received',
+        'keep-alive.sent',
+        'keep-alive.answered',
+        'confirm.attempt',
+        'confirm.answered',
+        'job.outcome',
+        'job.finished',
+      ]);
+    },
+  );
+
+  define(
+    'masks the job token, masked variables and prefixed tokens in the trace',
+    'two-phase',
+    async (expect, scene) => {
+      const { id, token } = scene.gitlab.enqueueJob();
+      const output = `pw=${defaultMaskedValue} tok=${token.reveal()} pat=glpat-AbCdEf123456\n`;
+      await scene.clock.run(scene.loop({ once: true }, {}, { output }).run());
+      expect(scene.gitlab.traceText(id)).toBe('pw=[MASKED] tok=[MASKED] pat=glpat-[MASKED]\n');
+    },
+  );
+
+  define('reports a failed script with failure_reason and exit_code', 'two-phase', async (expect, scene) => {
+    const { id } = scene.gitlab.enqueueJob();
+    const failed = { result: { kind: 'failed', failureReason: 'script_failure', exitCode: 3 } } as const;
+    await scene.clock.run(scene.loop({ once: true }, {}, failed).run());
+    expect(scene.gitlab.job(id)).toMatchObject({ status: 'failed', failureReason: 'script_failure', exitCode: 3 });
+    expect(scene.recorder.of('job.finished')[0]).toMatchObject({ state: 'failed', exitCode: 3 });
+  });
+
+  define('exits 0 without a job when none is queued', 'two-phase', async (expect, scene) => {
+    const summary = await scene.clock.run(scene.loop({ once: true }).run());
+    expect(summary).toEqual({ reports: [], ended: 'once', exitCode: 0 });
+    expect(scene.gitlab.requests().map((request) => request.operation)).toEqual(['request-job']);
+  });
+
+  define(
+    'exits 1 with a clear event when GitLab refuses the runner token (403)',
+    'two-phase',
+    async (expect, scene) => {
+      const stranger = runnerCredentials({ token: new Secret('glrt-unknown-to-this-gitlab'), systemId: SYSTEM_ID });
+      const summary = await scene.clock.run(scene.loop({ once: true, credentials: stranger }).run());
+      expect(summary).toMatchObject({ ended: 'unhealthy', exitCode: 1 });
+      expect(scene.recorder.of('runner.unhealthy')[0]?.reason).toContain('refused the runner token (403 Forbidden)');
+    },
+  );
+
+  define(
+    'never runs a job another runner manager took, and reports nothing for it',
+    'two-phase',
+    async (expect, scene) => {
+      const { id } = scene.gitlab.enqueueJob();
+      const prepare: PrepareJob = async (pending) => {
+        scene.gitlab.takeByOtherManager(pending.id);
+        await scene.clock.sleep(10_000, pending.signal);
+      };
+      const summary = await scene.clock.run(scene.loop({ once: true, prepare }, { keepAliveIntervalMs: 1_000 }).run());
+      expect(summary.reports[0]?.outcome.kind).toBe('conflict');
+      expect(scene.executor.jobs).toHaveLength(0);
+      expect(scene.gitlab.requestsFor(id).filter((request) => request.state === 'failed')).toHaveLength(0);
+    },
+  );
+
+  for (const profile of ['legacy', 'two-phase'] as const) {
+    define('declines a job whose preparation fails', profile, async (expect, scene) => {
+      const { id } = scene.gitlab.enqueueJob();
+      const prepare: PrepareJob = async () => {
+        // NOTE: one keep-alive first, so the mode is known when the decline comes.
+        await scene.clock.sleep(40_000);
+        throw new Error('no VM available');
+      };
+      const summary = await scene.clock.run(scene.loop({ once: true, prepare }).run());
+      expect(summary.reports[0]?.outcome).toMatchObject({ kind: 'declined', detail: 'preparation failed' });
+      expect(scene.executor.jobs).toHaveLength(0);
+      if (profile === 'legacy') {
+        // A legacy job already runs server-side: the decline releases it.
+        expect(scene.gitlab.job(id)).toMatchObject({ status: 'failed', failureReason: 'runner_system_failure' });
+      } else {
+        // Two-phase: nothing is sent; the window lapses and GitLab hands the job to another runner.
+        expect(scene.gitlab.requestsFor(id).filter((request) => request.state === 'failed')).toHaveLength(0);
+        expect(scene.gitlab.job(id).status).toBe('pending');
+      }
+    });
+  }
+
+  define('releases an unusable payload (invalid) and exits 1', 'legacy', async (expect, scene) => {
+    const wire = aWireJob({ id: 9_090, payload: { variables: 'not a list' } });
+    scene.gitlab.inject('request-job', { status: 201, headers: { 'Content-Type': 'application/json' }, body: wire });
+    const summary = await scene.clock.run(scene.loop({ once: true }).run());
+    expect(summary).toMatchObject({ exitCode: 1, reports: [{ jobId: 9_090, outcome: { kind: 'invalid' } }] });
+    expect(scene.recorder.of('job.released')).toHaveLength(1);
+    expect(scene.executor.jobs).toHaveLength(0);
+  });
+
+  define(
+    'stops the job when GitLab says canceling, and reports failed/job_canceled once',
+    'legacy',
+    async (expect, scene) => {
+      const { id } = scene.gitlab.enqueueJob();
+      const run = scene.loop({ once: true }, {}, { durationMs: 60_000 }).run();
+      await scene.clock.advance(SETTLE);
+      expect(scene.executor.running).toBe(1);
+      scene.gitlab.cancelJob(id);
+      const summary = await scene.clock.run(run);
+      expect(summary.reports[0]?.execution).toMatchObject({
+        stopped: 'canceled',
+        result: { kind: 'failed', failureReason: 'job_canceled' },
+        finalUpdate: { kind: 'reported' },
+      });
+      expect(scene.executor.aborted).toBe(1);
+      const finals = scene.gitlab.requestsFor(id).filter((request) => request.state === 'failed');
+      expect(finals.map((request) => (request.body as { failure_reason?: string }).failure_reason)).toEqual([
+        'job_canceled',
+      ]);
+      expect(scene.gitlab.job(id).status).toBe('canceled');
+    },
+  );
+
+  define('stops a job GitLab dropped (403 on the trace) and reports nothing', 'two-phase', async (expect, scene) => {
+    const { id } = scene.gitlab.enqueueJob();
+    scene.gitlab.inject('patch-trace', { status: 403 }, { jobId: id });
+    const summary = await scene.clock.run(scene.loop({ once: true }, {}, { durationMs: 60_000 }).run());
+    expect(summary.reports[0]?.execution).toMatchObject({ stopped: 'gone', finalUpdate: { kind: 'gone' } });
+    expect(
+      scene.gitlab.requestsFor(id).filter((request) => request.state === 'success' || request.state === 'failed'),
+    ).toHaveLength(0);
+    expect(scene.recorder.of('job.finished')).toHaveLength(0);
+  });
+
+  define(
+    'repeats the final update after 202, waiting the interval GitLab asked for',
+    'two-phase',
+    async (expect, scene) => {
+      const { id } = scene.gitlab.enqueueJob();
+      const run = scene.loop({ once: true }, {}, { durationMs: 2_000 }).run();
+      await scene.clock.advance(SETTLE);
+      expect(scene.executor.running).toBe(1);
+      // Scripted once the job is confirmed, so the 202 answers the final update.
+      scene.gitlab.inject(
+        'update-job',
+        { status: 202, headers: { 'X-GitLab-Trace-Update-Interval': '4' } },
+        { jobId: id },
+      );
+      await scene.clock.run(run);
+      const finals = scene.gitlab.requestsFor(id).filter((request) => request.state === 'success');
+      expect(finals.map((request) => request.answer)).toMatchObject([{ status: 202 }, { status: 200 }]);
+      expect((finals[1]?.at ?? 0) - (finals[0]?.at ?? 0)).toBe(4_000);
+      expect(scene.gitlab.job(id).status).toBe('success');
+    },
+  );
+
+  define(
+    'runs at most `concurrency` jobs at once, and asks again at once after a job',
+    'two-phase',
+    async (expect, scene) => {
+      const ids = [1, 2, 3, 4, 5].map(() => scene.gitlab.enqueueJob().id);
+      const loop = scene.loop({ concurrency: 2, checkIntervalMs: 60_000 }, {}, { durationMs: 5_000 });
+      const run = loop.run();
+      await scene.clock.advance(SETTLE);
+      expect(scene.executor.running).toBe(2);
+      await scene.clock.advance(20_000);
+      expect(ids.map((id) => scene.gitlab.job(id).status)).toEqual([
+        'success',
+        'success',
+        'success',
+        'success',
+        'success',
+      ]);
+      loop.stop();
+      const summary = await scene.clock.run(run);
+      expect(scene.executor.maxRunning).toBe(2);
+      expect(summary.reports).toHaveLength(5);
+      expect(summary.ended).toBe('stopped');
+    },
+  );
+
+  define(
+    'first signal: no new job requests; the job in flight finishes and is reported',
+    'two-phase',
+    async (expect, scene) => {
+      const first = scene.gitlab.enqueueJob().id;
+      const second = scene.gitlab.enqueueJob().id;
+      const loop = scene.loop({ concurrency: 1 }, {}, { durationMs: 10_000 });
+      const run = loop.run();
+      await scene.clock.advance(SETTLE);
+      loop.stop();
+      const summary = await scene.clock.run(run);
+      expect(summary.ended).toBe('stopped');
+      expect(scene.gitlab.job(first).status).toBe('success');
+      expect(scene.gitlab.job(second).status).toBe('pending');
+      expect(scene.gitlab.requests('request-job')).toHaveLength(1);
+    },
+  );
+
+  define(
+    'second signal: pending jobs are declined, running jobs failed as runner_system_failure',
+    'legacy',
+    async (expect, scene) => {
+      const running = scene.gitlab.enqueueJob().id;
+      const preparing = scene.gitlab.enqueueJob().id;
+      const prepare: PrepareJob = async (pending) => {
+        if (pending.id === preparing) await scene.clock.sleep(60_000, pending.signal);
+      };
+      const loop = scene.loop({ concurrency: 2, prepare }, {}, { durationMs: 60_000 });
+      const run = loop.run();
+      await scene.clock.advance(SETTLE);
+      expect(scene.executor.running).toBe(1);
+      loop.stop();
+      loop.abort();
+      const summary = await scene.clock.run(run);
+      const byJob = new Map(summary.reports.map((report) => [report.jobId, report]));
+      expect(byJob.get(running)?.execution).toMatchObject({
+        stopped: 'shutdown',
+        result: { kind: 'failed', failureReason: 'runner_system_failure' },
+        finalUpdate: { kind: 'reported' },
+      });
+      expect(byJob.get(preparing)?.outcome.kind).toBe('declined');
+      expect(scene.gitlab.job(running)).toMatchObject({ status: 'failed', failureReason: 'runner_system_failure' });
+      // A legacy job may already run server-side: the decline releases it.
+      expect(scene.gitlab.job(preparing)).toMatchObject({ status: 'failed', failureReason: 'runner_system_failure' });
+    },
+  );
+}
+
+/** One test's runner: the core's use cases over the harness's adapter. */
+interface Scene {
+  readonly gitlab: ContractGitLab;
+  readonly clock: FakeClock;
+  readonly recorder: EventRecorder;
+  /** The executor of the last loop built. */
+  readonly executor: ScriptedExecutor;
+  loop(options?: Partial<RunLoopOptions>, confirmation?: JobConfirmationOptions, script?: ExecutorScript): RunLoop;
+}
+
+function scene(harness: LifecycleHarness): Scene {
+  const { gitlab, clock } = harness;
+  let inFlight = 0;
+  clock.holdWhile(() => inFlight > 0);
+  const network = counted(harness.network, (delta) => {
+    inFlight += delta;
+  });
+  const recorder = new EventRecorder();
+  let executor = new ScriptedExecutor(clock);
+  const gate = new ServerGate(clock);
+  return {
+    gitlab,
+    clock,
+    recorder,
+    get executor() {
+      return executor;
+    },
+    loop(options = {}, confirmationOptions = {}, script = {}) {
+      executor = new ScriptedExecutor(clock, script);
+      const info = runnerInfo();
+      const confirmation = new JobConfirmation(
+        { network, clock, observer: recorder, gate },
+        { info, retry: noDelayRetryPolicy, random: () => 0.5, ...confirmationOptions },
+      );
+      return new RunLoop(
+        { network, clock, confirmation, executor, observer: recorder, logger: silentLogger },
+        {
+          credentials: runnerCredentials({ token: new Secret(gitlab.runnerToken), systemId: SYSTEM_ID }),
+          info,
+          checkIntervalMs: 1_000,
+          traceIntervalMs: 500,
+          retry: noDelayRetryPolicy,
+          random: () => 0.5,
+          ...options,
+        },
+      );
+    },
+  };
+}
+
+/** The operations and states sent about a job, in order: `update-job running`, `patch-trace`, … */
+function operations(scene: Scene, id: number): string[] {
+  return scene.gitlab.requestsFor(id).map((request) => `${request.operation} ${request.state ?? ''}`.trim());
+}
+
+/** The same network, counting calls in flight (the fake clock waits for them; see `FakeClock.holdWhile`). */
+function counted(network: Network, onChange: (delta: 1 | -1) => void): Network {
+  const track = <T>(call: () => Promise<T>): Promise<T> => {
+    onChange(1);
+    return call().finally(() => onChange(-1));
+  };
+  return {
+    requestJob: (input) => track(() => network.requestJob(input)),
+    updateJob: (job, input) => track(() => network.updateJob(job, input)),
+    postRunnerStatus: (job, input) => track(() => network.postRunnerStatus(job, input)),
+    patchTrace: (job, input) => track(() => network.patchTrace(job, input)),
+    close: () => network.close(),
+  };
+}
