@@ -16,7 +16,7 @@ import {
 } from '@runner-core/core';
 import type { TransportFault } from '@runner-core/core/testing';
 import { RunnerApiClient, type WireRequest, type WireResponse, type WireTransport } from '@runner-core/core/wire';
-import type { FakeGitLab } from './fake-gitlab.js';
+import type { FakeGitLab } from './fake-gitlab/fake-gitlab.js';
 
 /** Options of {@link InMemoryNetwork}. */
 export interface InMemoryNetworkOptions {

@@ -1,4 +1,4 @@
-export { FakeGitLab } from './fake-gitlab.js';
+export { FakeGitLab } from './fake-gitlab/fake-gitlab.js';
 export type {
   AckWaitStatus,
   FakeGitLabOptions,
@@ -7,6 +7,6 @@ export type {
   FakeJobView,
   FakeReply,
   FakeStatusChange,
-} from './fake-gitlab.types.js';
+} from './fake-gitlab/fake-gitlab.types.js';
 export { FakeGitLabServer, type FakeGitLabServerOptions } from './fake-gitlab-server.js';
 export { createInMemoryNetwork, InMemoryNetwork, type InMemoryNetworkOptions } from './in-memory-network.js';

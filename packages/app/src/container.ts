@@ -25,7 +25,7 @@ import {
 } from '@runner-core/core';
 import type { DestinationStream } from 'pino';
 import { type DependencyContainer, instancePerContainerCachingFactory, container as rootContainer } from 'tsyringe';
-import type { AppConfig } from './config.js';
+import type { AppConfig } from './config/app-config.js';
 import { ExecExecutor } from './executors/exec-executor.js';
 import { ShellExecutor } from './executors/shell-executor.js';
 import { logObserver, ndjsonObserver } from './logging/event-observers.js';
@@ -84,7 +84,7 @@ export function appRunnerInfo(config: Pick<AppConfig, 'executor'>): RunnerInfo {
  * | `SERVER_GATE` | one gate per GitLab | — |
  * | `RUNNER_INFO` | the `info` block | `executor` |
  * | `EXECUTOR` | `ShellExecutor` or `ExecExecutor` | `executor` (`exec`) |
- * | `JOB_CONFIRMATION` | `JobConfirmation` | `confirm`, `strategy`, `keepAliveMs`, `probe`, `ackWindowMs` |
+ * | `JOB_CONFIRMATION` | `JobConfirmation` | `confirm`, `strategy`, `keepAliveIntervalMs`, `probe`, `ackWindowMs` |
  *
  * Factories cache one instance per container, so a test's child container that re-registers `NETWORK` or `CLOCK`
  * gets a `JobConfirmation` built on its own registrations.
@@ -170,7 +170,7 @@ export function buildContainer(config: AppConfig, options: ContainerOptions = {}
             info: r.resolve<RunnerInfo>(RUNNER_INFO),
             confirm: config.confirm,
             strategy: config.strategy,
-            keepAliveIntervalMs: config.keepAliveMs,
+            keepAliveIntervalMs: config.keepAliveIntervalMs,
             probe: config.probe,
             ackWindowMs: config.ackWindowMs,
             ...config.confirmationTuning,
@@ -198,7 +198,7 @@ const VERIFIED: ReadonlyArray<{ readonly token: symbol; readonly name: string; r
   {
     token: JOB_CONFIRMATION,
     name: 'JobConfirmation',
-    selectedBy: 'config keys "confirm", "strategy", "keepAliveMs", "probe", "ackWindowMs"',
+    selectedBy: 'config keys "confirm", "strategy", "keepAliveIntervalMs", "probe", "ackWindowMs"',
   },
 ];
 

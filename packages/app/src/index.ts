@@ -1,28 +1,27 @@
 export { EXIT, runCli } from './cli/cli.js';
 export { type CliIo, processIo } from './cli/cli-io.js';
-export { formatDuration, parseDuration } from './config/duration.js';
-export { commandHelp, globalHelp } from './config/help.js';
 export {
   type AppConfig,
   appConfig,
-  type CommandConfig,
-  type CommandLine,
-  type CommandName,
-  ConfigError,
-  type ConfirmConfig,
-  type DemoConfig,
-  type Environment,
   type ExecutorChoice,
   LOG_LEVELS,
   type LogLevel,
-  loadConfig,
   type NetworkChoice,
-  parseCommandLine,
-  type RunConfig,
   SIM_PROFILES,
-  type SimConfig,
   type SimProfile,
-} from './config.js';
+} from './config/app-config.js';
+export type {
+  CommandConfig,
+  CommandName,
+  ConfirmConfig,
+  DemoConfig,
+  RunConfig,
+  SimConfig,
+} from './config/command-configs.js';
+export { type CommandLine, loadConfig, parseCommandLine } from './config/command-line.js';
+export { formatDuration, parseDuration } from './config/duration.js';
+export { commandHelp, globalHelp } from './config/help.js';
+export { ConfigError, type Environment } from './config/read-flags.js';
 export {
   APP_CONFIG,
   appRunnerInfo,

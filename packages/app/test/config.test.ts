@@ -1,17 +1,11 @@
 import { describe, expect, it } from 'vitest';
+import type { CommandName, ConfirmConfig, RunConfig, SimConfig } from '../src/config/command-configs.js';
+import { COMMANDS } from '../src/config/command-flags.js';
+import { loadConfig, parseCommandLine } from '../src/config/command-line.js';
 import { formatDuration, parseDuration } from '../src/config/duration.js';
 import { envName, flagName } from '../src/config/flag-spec.js';
 import { commandHelp, globalHelp } from '../src/config/help.js';
-import {
-  COMMANDS,
-  type CommandName,
-  ConfigError,
-  type ConfirmConfig,
-  loadConfig,
-  parseCommandLine,
-  type RunConfig,
-  type SimConfig,
-} from '../src/config.js';
+import { ConfigError } from '../src/config/read-flags.js';
 import { deriveSystemId, randomSystemId } from '../src/system-id.js';
 
 const required = ['--url', 'https://gitlab.example.com', '--token', 'glrt-abcdefghijklmnop'];
@@ -67,7 +61,7 @@ describe('run configuration', () => {
       confirm: 'auto',
       concurrency: 1,
       checkIntervalMs: 3_000,
-      keepAliveMs: 30_000,
+      keepAliveIntervalMs: 30_000,
       probe: false,
       once: false,
       executor: 'shell',
@@ -130,7 +124,7 @@ describe('run configuration', () => {
     expect(config).toMatchObject({
       strategy: 'runner-status',
       confirm: 'when-requested',
-      keepAliveMs: 120_000,
+      keepAliveIntervalMs: 120_000,
       probe: true,
       once: true,
       executor: 'exec',
@@ -198,7 +192,7 @@ describe('other commands', () => {
       ['--url', 'http://127.0.0.1:9', '--job-id', '42', '--job-token', 'glcbt-x', '--prepare', 'true'],
       {},
     ) as ConfirmConfig;
-    expect(config).toMatchObject({ command: 'confirm', jobId: 42, prepare: 'true', keepAliveMs: 30_000 });
+    expect(config).toMatchObject({ command: 'confirm', jobId: 42, prepare: 'true', keepAliveIntervalMs: 30_000 });
     expect(config.jobToken.reveal()).toBe('glcbt-x');
     expect(configError(() => loadConfig('confirm', ['--url', 'http://x', '--job-token', 't'], {}))).toBe(
       '--job-id: required (or set RUNNER_CORE_JOB_ID)',

@@ -1,7 +1,7 @@
 import { FakeGitLab, FakeGitLabServer } from '@runner-core/adapter-fake';
 import { EventRecorder, type PrepareJob, Secret } from '@runner-core/core';
 import { afterEach, describe, expect, it } from 'vitest';
-import { appConfig } from '../src/config.js';
+import { appConfig } from '../src/config/app-config.js';
 import { buildContainer, createRunLoop, disposeContainer, FAKE_GITLAB } from '../src/container.js';
 import { LogCapture } from './support/scene.js';
 
@@ -31,7 +31,7 @@ describe.each(['in-memory', 'http'] as const)('the same scenario over the %s net
         url: server?.url ?? '',
         logLevel: 'trace',
         probe: true,
-        keepAliveMs: 100,
+        keepAliveIntervalMs: 100,
         ackWindowMs: 3_000,
         confirmationTuning: { deadlineMarginMs: 500 },
       }),

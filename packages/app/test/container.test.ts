@@ -15,7 +15,7 @@ import {
 import { aJobPayload, ScriptedNetwork } from '@runner-core/core/testing';
 import { container as rootContainer } from 'tsyringe';
 import { describe, expect, it } from 'vitest';
-import { appConfig } from '../src/config.js';
+import { appConfig } from '../src/config/app-config.js';
 import {
   APP_CONFIG,
   buildContainer,

@@ -1,5 +1,5 @@
 import type { DestinationStream } from 'pino';
-import type { Environment } from '../config.js';
+import type { Environment } from '../config/read-flags.js';
 
 /** What a command reads and writes besides the network: injected so commands run in tests without a process. */
 export interface CliIo {

@@ -1,6 +1,7 @@
 import type { Clock, ConfirmationOutcome, JobPayload, PendingJob } from '@runner-core/core';
 import type { CliIo } from '../cli/cli-io.js';
-import type { ConfirmConfig, Environment } from '../config.js';
+import type { ConfirmConfig } from '../config/command-configs.js';
+import type { Environment } from '../config/read-flags.js';
 import { buildContainer, disposeContainer, resolveParts, verifyContainer } from '../container.js';
 import { runChild } from '../executors/child-process.js';
 

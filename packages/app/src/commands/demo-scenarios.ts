@@ -8,7 +8,7 @@ import {
   type StrategyName,
   systemClock,
 } from '@runner-core/core';
-import type { SimProfile } from '../config.js';
+import type { SimProfile } from '../config/app-config.js';
 
 /** How long the demo's fake GitLab holds an unconfirmed job. Short, so the demo finishes quickly. */
 export const DEMO_ACK_WINDOW_MS = 3_000;

@@ -1,7 +1,8 @@
 import { FakeGitLab, FakeGitLabServer } from '@runner-core/adapter-fake';
 import { EventRecorder, type JobReport, Secret, systemClock } from '@runner-core/core';
 import type { CliIo } from '../cli/cli-io.js';
-import { appConfig, type DemoConfig } from '../config.js';
+import { appConfig } from '../config/app-config.js';
+import type { DemoConfig } from '../config/command-configs.js';
 import { buildContainer, createRunLoop, disposeContainer, verifyContainer } from '../container.js';
 import { DEMO_ACK_WINDOW_MS, DEMO_KEEP_ALIVE_MS, DEMO_SCENARIOS, type DemoScenario } from './demo-scenarios.js';
 
@@ -34,7 +35,7 @@ export async function playScenario(scenario: DemoScenario, config: DemoConfig, i
       network: 'http',
       url: server.url,
       logLevel: config.logLevel,
-      keepAliveMs: runnerAckWindowMs === DEMO_ACK_WINDOW_MS ? DEMO_KEEP_ALIVE_MS : 30_000,
+      keepAliveIntervalMs: runnerAckWindowMs === DEMO_ACK_WINDOW_MS ? DEMO_KEEP_ALIVE_MS : 30_000,
       ackWindowMs: runnerAckWindowMs,
       probe: scenario.probe ?? false,
       strategy: scenario.strategy ?? 'auto',

@@ -1,5 +1,5 @@
 import type { CliIo } from '../cli/cli-io.js';
-import type { RunConfig } from '../config.js';
+import type { RunConfig } from '../config/command-configs.js';
 import { buildContainer, createRunLoop, disposeContainer, resolveParts, verifyContainer } from '../container.js';
 
 /**

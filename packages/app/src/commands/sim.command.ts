@@ -1,7 +1,7 @@
 import { FakeGitLab, FakeGitLabServer } from '@runner-core/adapter-fake';
 import type { CliIo } from '../cli/cli-io.js';
+import type { SimConfig } from '../config/command-configs.js';
 import { formatDuration } from '../config/duration.js';
-import type { SimConfig } from '../config.js';
 
 /** The script of the jobs the simulator queues: a few lines that show output, variables and masking. */
 export const SIM_SCRIPT: readonly string[] = [

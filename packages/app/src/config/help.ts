@@ -1,4 +1,5 @@
-import { COMMANDS, type CommandName } from '../config.js';
+import type { CommandName } from './command-configs.js';
+import { COMMANDS } from './command-flags.js';
 import { envName, type FlagSpec, flagName } from './flag-spec.js';
 
 const EXIT_CODES = [

@@ -1,7 +1,7 @@
 import type { LogFields, Logger } from '@runner-core/core';
 import { type DestinationStream, type Logger as Pino, pino } from 'pino';
 import pretty from 'pino-pretty';
-import type { LogLevel } from '../config.js';
+import type { LogLevel } from '../config/app-config.js';
 
 /** Options of {@link createLogger}. */
 export interface LoggerOptions {
