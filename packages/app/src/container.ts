@@ -40,6 +40,13 @@ export const SERVER_GATE: unique symbol = Symbol('ServerGate');
 export const RUNNER_INFO: unique symbol = Symbol('RunnerInfo');
 /** The injection token of the {@link FakeGitLab} behind `network: 'in-memory'`. */
 export const FAKE_GITLAB: unique symbol = Symbol('FakeGitLab');
+/** The injection token of what the container built that holds resources (closed by {@link disposeContainer}). */
+const OWNED_RESOURCES: unique symbol = Symbol('OwnedResources');
+
+/** Something the container built that must be closed when the runner is done. */
+interface Closeable {
+  close(): Promise<void> | void;
+}
 
 /** Options of {@link buildContainer}: where output goes, and extra observers. */
 export interface ContainerOptions {
@@ -91,6 +98,12 @@ export function appRunnerInfo(config: Pick<AppConfig, 'executor'>): RunnerInfo {
  */
 export function buildContainer(config: AppConfig, options: ContainerOptions = {}): DependencyContainer {
   const c = (options.parent ?? rootContainer).createChildContainer();
+  const owned: Closeable[] = [];
+  const own = <T extends Closeable>(resource: T): T => {
+    owned.push(resource);
+    return resource;
+  };
+  c.register(OWNED_RESOURCES, { useValue: owned });
   const writeEvent = options.writeEvent ?? ((line: string) => process.stdout.write(line));
   c.register(APP_CONFIG, { useValue: config });
   c.register<Clock>(CLOCK, { useValue: systemClock });
@@ -120,16 +133,20 @@ export function buildContainer(config: AppConfig, options: ContainerOptions = {}
     useFactory: instancePerContainerCachingFactory((r): Network => {
       switch (config.network) {
         case 'http':
-          return new HttpNetwork({
-            url: config.url,
-            ...(config.tlsCaFile === undefined ? {} : { tlsCaFile: config.tlsCaFile }),
-            ...(options.proxyEnv === undefined ? {} : { env: options.proxyEnv }),
-            userAgent: `runner-core/${APP_VERSION} (node ${process.version}; ${process.platform}/${process.arch})`,
-            logger: r.resolve<Logger>(LOGGER),
-            clock: r.resolve<Clock>(CLOCK),
-          });
+          return own(
+            new HttpNetwork({
+              url: config.url,
+              ...(config.tlsCaFile === undefined ? {} : { tlsCaFile: config.tlsCaFile }),
+              ...(options.proxyEnv === undefined ? {} : { env: options.proxyEnv }),
+              userAgent: `runner-core/${APP_VERSION} (node ${process.version}; ${process.platform}/${process.arch})`,
+              logger: r.resolve<Logger>(LOGGER),
+              clock: r.resolve<Clock>(CLOCK),
+            }),
+          );
         case 'in-memory':
-          return new InMemoryNetwork({ gitlab: r.resolve<FakeGitLab>(FAKE_GITLAB), clock: r.resolve<Clock>(CLOCK) });
+          return own(
+            new InMemoryNetwork({ gitlab: r.resolve<FakeGitLab>(FAKE_GITLAB), clock: r.resolve<Clock>(CLOCK) }),
+          );
         default: {
           const unreachable: never = config.network;
           throw new Error(`unknown network ${String(unreachable)}`);
@@ -262,15 +279,12 @@ export function createRunLoop(
   return new RunLoop(parts, { ...options, info: options.info ?? parts.info });
 }
 
-/** Frees what the container's instances hold (the HTTP adapter's kept-alive sockets), so the process can exit. */
-export function disposeContainer(c: DependencyContainer): void {
-  if (!c.isRegistered(NETWORK, true)) return;
-  let network: unknown;
-  try {
-    network = c.resolve(NETWORK);
-  } catch {
-    // NOTE: a network that could not be built holds nothing to free (verifyContainer reported why).
-    return;
-  }
-  if (network instanceof HttpNetwork) network.close();
+/**
+ * Closes everything the container built that holds resources (the network adapter's kept-alive sockets), newest
+ * first, so the process can exit. What a caller registered itself (`useValue`) is the caller's to close.
+ */
+export async function disposeContainer(c: DependencyContainer): Promise<void> {
+  if (!c.isRegistered(OWNED_RESOURCES, true)) return;
+  const owned = c.resolve<Closeable[]>(OWNED_RESOURCES);
+  for (const resource of owned.splice(0).reverse()) await resource.close();
 }

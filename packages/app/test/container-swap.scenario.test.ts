@@ -58,7 +58,7 @@ describe.each(['in-memory', 'http'] as const)('the same scenario over the %s net
         await loop.run();
       }
     } finally {
-      disposeContainer(container);
+      await disposeContainer(container);
     }
 
     expect(

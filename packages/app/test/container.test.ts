@@ -42,7 +42,7 @@ function containerError(action: () => unknown): string {
 }
 
 describe('buildContainer', () => {
-  it('registers every port under core tokens, selecting adapters by configuration', () => {
+  it('registers every port under core tokens, selecting adapters by configuration', async () => {
     const http = buildContainer(appConfig({ url: 'https://gitlab.example.com', executor: 'shell' }), quiet);
     verifyContainer(http);
     expect(http.resolve(NETWORK)).toBeInstanceOf(HttpNetwork);
@@ -50,7 +50,7 @@ describe('buildContainer', () => {
     expect(http.resolve(JOB_CONFIRMATION)).toBeInstanceOf(JobConfirmation);
     expect(http.resolve(CLOCK)).toBe(systemClock);
     expect(http.resolve(APP_CONFIG)).toMatchObject({ url: 'https://gitlab.example.com' });
-    disposeContainer(http);
+    await disposeContainer(http);
 
     const memory = buildContainer(appConfig({ network: 'in-memory', executor: 'exec', exec: 'cat' }), quiet);
     verifyContainer(memory);
@@ -81,7 +81,7 @@ describe('buildContainer', () => {
     expect(scripted.jobCalls(payload.id)).toEqual(['PUT running']);
     // The parent keeps its own adapter.
     expect(parent.resolve(NETWORK)).toBeInstanceOf(HttpNetwork);
-    disposeContainer(parent);
+    await disposeContainer(parent);
   });
 
   it('adds NDJSON on stdout with --json, next to extra observers', () => {

@@ -18,17 +18,21 @@ export {
   jobCredentialsOf,
   revealVariable,
 } from './job/job.types.js';
-export type {
-  ConfirmationMode,
-  ConfirmationOutcome,
-  ConfirmedJob,
-  ConfirmPolicy,
-  JobConfirmationOptions,
-  OutcomeKind,
-  PendingJob,
-  RefusedOutcomeKind,
-  StrategyChoice,
-  StrategyName,
+export {
+  type ConfirmationMode,
+  type ConfirmationOutcome,
+  type ConfirmedJob,
+  type ConfirmPolicy,
+  isRunnable,
+  type JobConfirmationOptions,
+  type OutcomeKind,
+  type PendingJob,
+  type RefusedOutcome,
+  type RefusedOutcomeKind,
+  type RunnableOutcome,
+  type RunnableOutcomeKind,
+  type StrategyChoice,
+  type StrategyName,
 } from './job-confirmation/confirmation.types.js';
 export { JOB_CONFIRMATION, JobConfirmation, type JobConfirmationDeps } from './job-confirmation/job-confirmation.js';
 export type {

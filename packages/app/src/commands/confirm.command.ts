@@ -77,6 +77,6 @@ export async function confirmCommand(config: ConfirmConfig, io: CliIo): Promise<
       unsubscribe();
     }
   } finally {
-    disposeContainer(container);
+    await disposeContainer(container);
   }
 }

@@ -97,7 +97,7 @@ export async function playScenario(scenario: DemoScenario, config: DemoConfig, i
       problems,
     };
   } finally {
-    disposeContainer(container);
+    await disposeContainer(container);
     await server.close();
   }
 }

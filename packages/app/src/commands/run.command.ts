@@ -43,6 +43,6 @@ export async function runCommand(config: RunConfig, io: CliIo): Promise<number> 
       unsubscribe();
     }
   } finally {
-    disposeContainer(container);
+    await disposeContainer(container);
   }
 }

@@ -65,7 +65,12 @@ export function loadConfig(command: CommandName, argv: readonly string[], env: E
       const reading = readFlags(command, confirmFlags, argv, env);
       if (reading.kind === 'help') return 'help';
       const { keepAlive, ...values } = reading.values;
-      return Object.freeze({ ...appConfig(), ...values, command, keepAliveIntervalMs: keepAlive } satisfies ConfirmConfig);
+      return Object.freeze({
+        ...appConfig(),
+        ...values,
+        command,
+        keepAliveIntervalMs: keepAlive,
+      } satisfies ConfirmConfig);
     }
     case 'sim': {
       const reading = readFlags(command, simFlags, argv, env);

@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import type { JobPayload } from '../job/job.types.js';
-import type { ConfirmedJob, PendingJob } from '../job-confirmation/confirmation.types.js';
+import { type ConfirmedJob, isRunnable, type PendingJob } from '../job-confirmation/confirmation.types.js';
 import { JobConfirmation } from '../job-confirmation/job-confirmation.js';
 import { FakeClock } from '../testing/fake-clock.js';
 import { jobAnswer, ScriptedNetwork } from '../testing/scripted-network.js';
@@ -36,6 +36,9 @@ function unconfirmedCallsDoNotCompile(payload: JobPayload, pending: PendingJob):
   void pending.outcome.then((outcome) => {
     // @ts-expect-error: an outcome has a job only after narrowing to confirmed or skipped
     void executor.execute(outcome.job, context);
+    // Narrowing works both ways: with the type guard, and with a plain check of the kind.
+    if (isRunnable(outcome)) void executor.execute(outcome.job, context);
+    if (outcome.kind === 'confirmed' || outcome.kind === 'skipped') void executor.execute(outcome.job, context);
     switch (outcome.kind) {
       case 'confirmed':
       case 'skipped':
@@ -44,6 +47,7 @@ function unconfirmedCallsDoNotCompile(payload: JobPayload, pending: PendingJob):
       case 'canceled':
       case 'conflict':
       case 'rejected':
+      case 'unexpected':
       case 'unreachable':
       case 'declined':
       case 'invalid':

@@ -53,12 +53,16 @@ export type OutcomeKind =
   | 'canceled'
   | 'conflict'
   | 'rejected'
+  | 'unexpected'
   | 'unreachable'
   | 'declined'
   | 'invalid';
 
 /** The outcomes after which the job must not run. */
 export type RefusedOutcomeKind = Exclude<OutcomeKind, 'confirmed' | 'skipped'>;
+
+/** The outcomes that carry a {@link ConfirmedJob}: the job may run. */
+export type RunnableOutcomeKind = Extract<OutcomeKind, 'confirmed' | 'skipped'>;
 
 interface OutcomeFacts {
   readonly jobId: number;
@@ -75,13 +79,28 @@ interface OutcomeFacts {
  * How a job's confirmation ended (DESIGN §2, "Answers and outcomes"). Only `confirmed` and `skipped` carry a
  * {@link ConfirmedJob}.
  */
-export type ConfirmationOutcome =
-  | (OutcomeFacts & { readonly kind: 'confirmed' | 'skipped'; readonly job: ConfirmedJob })
-  | (OutcomeFacts & {
-      readonly kind: RefusedOutcomeKind;
-      /** A short, token-free explanation (`409 from PUT /jobs/:id`, `prepare timeout`, …). */
-      readonly detail: string;
-    });
+export type ConfirmationOutcome = RunnableOutcome | RefusedOutcome;
+
+/** A `confirmed` or `skipped` outcome: it carries the job an executor accepts. */
+export type RunnableOutcome = OutcomeFacts & { readonly kind: RunnableOutcomeKind; readonly job: ConfirmedJob };
+
+/** An outcome after which the job must not run, with why. */
+export type RefusedOutcome = OutcomeFacts & {
+  readonly kind: RefusedOutcomeKind;
+  /** A short, token-free explanation (`409 from PUT /jobs/:id`, `prepare timeout`, …). */
+  readonly detail: string;
+};
+
+/**
+ * Whether the job may run: narrows an outcome to the two that carry a {@link ConfirmedJob}.
+ *
+ * ```ts
+ * if (isRunnable(outcome)) await executor.execute(outcome.job, context);
+ * ```
+ */
+export function isRunnable(outcome: ConfirmationOutcome): outcome is RunnableOutcome {
+  return outcome.kind === 'confirmed' || outcome.kind === 'skipped';
+}
 
 /** Options of {@link JobConfirmation}; every field has a default. */
 export interface JobConfirmationOptions {

@@ -91,8 +91,9 @@ describe.each<StrategyName>(['state-put', 'runner-status'])('confirmation answer
     },
     { name: '409', answers: [jobAnswer('conflict')], outcome: 'conflict' },
     { name: '400', answers: [jobAnswer('rejected', {}, { jobStatus: 'running' })], outcome: 'rejected' },
-    { name: '422 (another status)', answers: [jobAnswer('failed', { status: 422 })], outcome: 'rejected' },
-    { name: '202 (not a confirmation answer)', answers: [jobAnswer('accepted')], outcome: 'rejected' },
+    { name: '422 (another status)', answers: [jobAnswer('failed', { status: 422 })], outcome: 'unexpected' },
+    { name: '202 (not a confirmation answer)', answers: [jobAnswer('accepted')], outcome: 'unexpected' },
+    { name: '412 (not a confirmation answer)', answers: [jobAnswer('trace-invalid')], outcome: 'unexpected' },
     { name: '200', answers: [jobAnswer('succeeded', {}, { jobStatus: 'running' })], outcome: 'confirmed' },
   ];
 
@@ -511,14 +512,14 @@ describe('invalid payloads', () => {
       id: 7,
       token: new Secret(JOB_TOKEN),
     });
-    const result = await clock.run(confirmation.invalid(error));
+    const result = await clock.run(confirmation.releaseInvalid(error));
     expect(result).toMatchObject({ kind: 'invalid', jobId: 7 });
     expect(network.jobCalls()).toEqual(['PUT failed']);
   });
 
   test('an unreadable payload is reported invalid without a request', async () => {
     const { clock, network, confirmation } = setup();
-    const result = await clock.run(confirmation.invalid(new MalformedResponseError('body is not JSON')));
+    const result = await clock.run(confirmation.releaseInvalid(new MalformedResponseError('body is not JSON')));
     expect(result).toMatchObject({ kind: 'invalid', jobId: 0 });
     expect(network.calls).toHaveLength(0);
   });

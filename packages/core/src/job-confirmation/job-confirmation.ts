@@ -47,7 +47,7 @@ const STRATEGY_CHOICES: readonly StrategyChoice[] = ['auto', 'state-put', 'runne
  * const pending = confirmation.receive(job);
  * await prepare(pending.signal);
  * const outcome = await pending.confirm();
- * if (outcome.kind === 'confirmed' || outcome.kind === 'skipped') await executor.execute(outcome.job, context);
+ * if (isRunnable(outcome)) await executor.execute(outcome.job, context);
  * ```
  */
 export class JobConfirmation {
@@ -99,7 +99,7 @@ export class JobConfirmation {
    * could be read, GitLab may already run it (legacy server), so one `PUT state=failed
    * failure_reason=runner_system_failure` releases it, best effort.
    */
-  async invalid(error: MalformedResponseError): Promise<ConfirmationOutcome> {
+  async releaseInvalid(error: MalformedResponseError): Promise<ConfirmationOutcome> {
     const started = this.#clock.now();
     if (error.job !== undefined) await this.#context.release(error.job, 'runner_system_failure');
     const outcome: ConfirmationOutcome = {

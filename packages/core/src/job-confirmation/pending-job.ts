@@ -2,12 +2,13 @@ import type { JobCredentials, JobPayload } from '../job/job.types.js';
 import { jobCredentialsOf } from '../job/job.types.js';
 import { retryWait } from '../retry/retry-policy.js';
 import type { GateCaller } from '../retry/server-gate.js';
-import type {
-  ConfirmationMode,
-  ConfirmationOutcome,
-  PendingJob,
-  RefusedOutcomeKind,
-  StrategyName,
+import {
+  type ConfirmationMode,
+  type ConfirmationOutcome,
+  isRunnable,
+  type PendingJob,
+  type RefusedOutcomeKind,
+  type StrategyName,
 } from './confirmation.types.js';
 import type { Context } from './confirmation-context.js';
 import { sealConfirmedJob } from './confirmed-job.js';
@@ -21,9 +22,6 @@ import {
 // settling a job cheap.
 const SETTLED = Object.freeze({ reason: 'the job settled' });
 const NOT_CONFIRMED = Object.freeze({ reason: 'the job can no longer be confirmed' });
-
-const isRunnable = (outcome: ConfirmationOutcome): boolean =>
-  outcome.kind === 'confirmed' || outcome.kind === 'skipped';
 
 type Step = { readonly done: true } | { readonly done: false };
 const DONE: Step = { done: true };
@@ -161,7 +159,7 @@ export class PendingJobHandle implements PendingJob {
       this.#passGate(answer);
       if (answer.kind === 'ok') this.#mode = 'two-phase';
       // NOTE: a 400 to `pending` (with or without `Job-Status: canceling`) means the server is not holding the job.
-      if (answer.kind === 'refused' || (answer.kind === 'canceling' && answer.refused)) this.#mode = 'legacy';
+      if (answer.kind === 'rejected' || (answer.kind === 'canceling' && answer.rejected)) this.#mode = 'legacy';
       this.#owner.observer.notify({
         event: 'keep-alive.answered',
         jobId: this.id,
@@ -180,7 +178,7 @@ export class PendingJobHandle implements PendingJob {
       case 'ok':
         this.#windowStart = this.#owner.clock.now();
         return DONE;
-      case 'refused':
+      case 'rejected':
         // NOTE: a 400 to `pending` means the job is not waiting: the server handed it out as running (legacy).
         this.#stopKeepAliveLoop();
         return DONE;
@@ -230,13 +228,13 @@ export class PendingJobHandle implements PendingJob {
       switch (answer.kind) {
         case 'ok':
           return this.#settle({ kind: 'confirmed' });
-        case 'refused':
+        case 'rejected':
           return this.#settle({
             kind: 'rejected',
             detail: `400 from ${strategy.name}${answer.jobStatus === undefined ? '' : ` (Job-Status: ${answer.jobStatus})`}`,
           });
         case 'unexpected':
-          return this.#settle({ kind: 'rejected', detail: answer.detail });
+          return this.#settle({ kind: 'unexpected', detail: answer.detail });
         case 'unsupported':
           this.#fallBack(strategy);
           break;

@@ -1,7 +1,12 @@
 import type { Clock } from '../clock/clock.port.js';
 import type { ExecutionResult, Executor } from '../execution/executor.port.js';
 import type { JobPayload } from '../job/job.types.js';
-import type { ConfirmationOutcome, PendingJob } from '../job-confirmation/confirmation.types.js';
+import {
+  type ConfirmationOutcome,
+  isRunnable,
+  type PendingJob,
+  type RunnableOutcome,
+} from '../job-confirmation/confirmation.types.js';
 import type { JobConfirmation } from '../job-confirmation/job-confirmation.js';
 import type { Logger } from '../logger/logger.port.js';
 import { maskedValuesOf, maskingSink, tokenPrefixesOf } from '../masking/trace-masking.js';
@@ -106,12 +111,12 @@ export class JobSession {
     } finally {
       shutdown.removeEventListener('abort', decline);
     }
-    if (outcome.kind !== 'confirmed' && outcome.kind !== 'skipped') return { jobId: payload.id, outcome };
+    if (!isRunnable(outcome)) return { jobId: payload.id, outcome };
     return { jobId: payload.id, outcome, execution: await this.#execute(outcome, shutdown, log) };
   }
 
   async #execute(
-    outcome: Extract<ConfirmationOutcome, { kind: 'confirmed' | 'skipped' }>,
+    outcome: RunnableOutcome,
     shutdown: AbortSignal,
     log: Logger,
   ): Promise<NonNullable<JobReport['execution']>> {

@@ -174,7 +174,7 @@ export class RunLoop {
         }
         case 'invalid': {
           healthy();
-          const outcome = await confirmation.invalid(answer.error);
+          const outcome = await confirmation.releaseInvalid(answer.error);
           reports.push({ jobId: outcome.jobId, outcome });
           failed = true;
           if (once) {
@@ -259,13 +259,13 @@ export class RunLoop {
       }
       switch (result.kind) {
         case 'job':
-          log.debug('job request answered with a job', { jobId: result.job.id, correlation_id: result.requestId });
+          log.debug('job request answered with a job', { jobId: result.job.id, requestId: result.requestId });
           return { kind: 'job', job: result.job };
         case 'no-job':
-          log.debug('job request answered: no job', { correlation_id: result.requestId });
+          log.debug('job request answered: no job', { requestId: result.requestId });
           return { kind: 'none' };
         case 'forbidden':
-          log.error('Checking for jobs... forbidden', { status: 403, correlation_id: result.requestId });
+          log.error('Checking for jobs... forbidden', { status: 403, requestId: result.requestId });
           return {
             kind: 'unhealthy',
             reason: 'GitLab refused the runner token (403 Forbidden): check --token, or whether the runner was deleted',
@@ -274,7 +274,7 @@ export class RunLoop {
         case 'rate-limited': {
           const status = result.kind === 'unavailable' ? 503 : 429;
           if (attempt >= maxAttempts) {
-            log.warn(`Checking for jobs... ${status} after ${attempt} tries`, { correlation_id: result.requestId });
+            log.warn(`Checking for jobs... ${status} after ${attempt} tries`, { requestId: result.requestId });
             return { kind: 'failed', detail: `${status} after ${attempt} tries` };
           }
           const wait = retryWait(retry, attempt, clock.now(), random, result.wait);
@@ -286,7 +286,7 @@ export class RunLoop {
           log.warn('Checking for jobs... failed', {
             status: result.status,
             message: result.message,
-            correlation_id: result.requestId,
+            requestId: result.requestId,
           });
           return { kind: 'failed', detail: `status ${result.status}` };
         default: {

@@ -11,14 +11,15 @@ import type { StrategyName } from '../confirmation.types.js';
 export type ConfirmationAnswer =
   | { readonly kind: 'ok' }
   | { readonly kind: 'gone'; readonly detail: string }
-  /** `Job-Status: canceling`; `refused` when it came with a 400 (the server was not holding the job). */
-  | { readonly kind: 'canceling'; readonly refused: boolean }
+  /** `Job-Status: canceling`; `rejected` when it came with a 400 (the server was not holding the job). */
+  | { readonly kind: 'canceling'; readonly rejected: boolean }
   | { readonly kind: 'conflict' }
-  /** 400: for a keep-alive, the server is not holding the job (legacy); for a confirmation, a rejection. */
-  | { readonly kind: 'refused'; readonly jobStatus?: string }
+  /** 400: for a keep-alive, the server is not holding the job (mode legacy); for a confirmation, a rejection. */
+  | { readonly kind: 'rejected'; readonly jobStatus?: string }
   | { readonly kind: 'transient'; readonly detail: string; readonly wait?: ServerWait }
   /** The runner-status endpoint does not exist on this server. */
   | { readonly kind: 'unsupported' }
+  /** An answer with no meaning for a keep-alive or a confirmation (202, 412, 422, 501, a refused redirect…). */
   | { readonly kind: 'unexpected'; readonly detail: string };
 
 /** One wire form of job confirmation: how to send a keep-alive and a confirmation. */
@@ -33,14 +34,14 @@ export interface ConfirmationStrategy {
 /** Maps a job-update answer onto a confirmation step; shared by both strategies. */
 export function answerFromUpdate(result: UpdateJobResult, endpoint: string): ConfirmationAnswer {
   if (result.kind === 'aborted') return { kind: 'gone', detail: `${result.reason} from ${endpoint}` };
-  if (result.cancelRequested) return { kind: 'canceling', refused: result.kind === 'rejected' };
+  if (result.cancelRequested) return { kind: 'canceling', rejected: result.kind === 'rejected' };
   switch (result.kind) {
     case 'succeeded':
       return { kind: 'ok' };
     case 'conflict':
       return { kind: 'conflict' };
     case 'rejected':
-      return result.jobStatus === undefined ? { kind: 'refused' } : { kind: 'refused', jobStatus: result.jobStatus };
+      return result.jobStatus === undefined ? { kind: 'rejected' } : { kind: 'rejected', jobStatus: result.jobStatus };
     case 'retryable':
       return {
         kind: 'transient',
