@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import type { JobSpec } from '@runner-core/core/testing';
+import type { JobSpec } from '@runner-core/core/simulation';
 import type { FakeGitLab } from './fake-gitlab/fake-gitlab.js';
 import type { FakeReply } from './fake-gitlab/fake-gitlab.types.js';
 import { isRecord, parseJsonBody, splitUrl } from './fake-gitlab/http-answers.js';

@@ -14,7 +14,7 @@ import {
   type UpdateJobInput,
   type UpdateJobResult,
 } from '@runner-core/core';
-import type { TransportFault } from '@runner-core/core/testing';
+import type { TransportFault } from '@runner-core/core/simulation';
 import { RunnerApiClient, type WireRequest, type WireResponse, type WireTransport } from '@runner-core/core/wire';
 import type { FakeGitLab } from './fake-gitlab/fake-gitlab.js';
 

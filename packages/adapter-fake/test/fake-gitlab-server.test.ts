@@ -1,5 +1,5 @@
 import { runnerInfo } from '@runner-core/core';
-import type { ServerProfile } from '@runner-core/core/testing';
+import type { ServerProfile } from '@runner-core/core/simulation';
 import { afterEach, describe, expect, test } from 'vitest';
 import { FakeGitLab, FakeGitLabServer } from '../src/index.js';
 

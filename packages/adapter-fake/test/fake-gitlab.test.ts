@@ -1,5 +1,5 @@
 import { inspect } from 'node:util';
-import { defaultMaskedValue, type ServerProfile } from '@runner-core/core/testing';
+import { defaultMaskedValue, type ServerProfile } from '@runner-core/core/simulation';
 import { describe, expect, test } from 'vitest';
 import { FakeGitLab } from '../src/index.js';
 import { aFake, answerOf, patchTrace, postRunnerStatus, putJob, requestJob, systemId } from './support/wire.js';
@@ -13,7 +13,7 @@ function handOut(gitlab: FakeGitLab, options: { twoPhase?: boolean } = {}): { id
   return { id, token: token.reveal() };
 }
 
-describe('FakeGitLab job request (gitlab-protocol §2.4, §5.2)', () => {
+describe('FakeGitLab job request (docs/gitlab-protocol.md §2.4, §5.2)', () => {
   test('S1: a two-phase runner gets 201; the job stays pending, runner set, no manager, out of the queue', () => {
     const { gitlab, clock } = aFake('two-phase');
     const { id } = gitlab.enqueueJob();
@@ -128,7 +128,7 @@ describe('FakeGitLab job request (gitlab-protocol §2.4, §5.2)', () => {
   });
 });
 
-describe('FakeGitLab PUT /jobs/:id while the job waits (gitlab-protocol §5.4)', () => {
+describe('FakeGitLab PUT /jobs/:id while the job waits (docs/gitlab-protocol.md §5.4)', () => {
   test('S2: keep-alives 2 s apart answer 200 (body 200), keep the job pending and reset the window', async () => {
     const { gitlab, clock } = aFake('two-phase');
     const { id, token } = handOut(gitlab);
@@ -231,7 +231,7 @@ describe('FakeGitLab PUT /jobs/:id while the job waits (gitlab-protocol §5.4)',
   });
 });
 
-describe('FakeGitLab PUT /jobs/:id on a running job (legacy rules, gitlab-protocol §4.2)', () => {
+describe('FakeGitLab PUT /jobs/:id on a running job (legacy rules, docs/gitlab-protocol.md §4.2)', () => {
   test('S7: a keep-alive on a running job answers 400 with Job-Status running', () => {
     const { gitlab } = aFake('legacy');
     const { id, token } = handOut(gitlab);
@@ -277,7 +277,7 @@ describe('FakeGitLab PUT /jobs/:id on a running job (legacy rules, gitlab-protoc
   });
 });
 
-describe('FakeGitLab expiry (gitlab-protocol §5.6)', () => {
+describe('FakeGitLab expiry (docs/gitlab-protocol.md §5.6)', () => {
   test('S9: when the window lapsed the worker drops the job as runner_provisioning_timeout and queues one copy', async () => {
     const { gitlab, clock } = aFake('two-phase');
     const { id, token } = handOut(gitlab);
@@ -442,7 +442,7 @@ describe('FakeGitLab POST /jobs/:id/runner_status', () => {
   });
 });
 
-describe('FakeGitLab PATCH /jobs/:id/trace (gitlab-protocol §7)', () => {
+describe('FakeGitLab PATCH /jobs/:id/trace (docs/gitlab-protocol.md §7)', () => {
   test('202 with Job-Status, Range and X-GitLab-Trace-Update-Interval; the trace grows', () => {
     const { gitlab } = aFake('legacy', { traceUpdateIntervalSeconds: 7 });
     const { id, token } = handOut(gitlab);
@@ -506,7 +506,7 @@ describe('FakeGitLab fault injection', () => {
     expect(answerOf(putJob(gitlab, first.id, first.token, { state: 'running' })).status).toBe(200);
   });
 
-  test('injectSequence scripts a DESIGN §2 sequence: 503, 429, a reset, then the model', () => {
+  test('injectSequence scripts a docs/design.md §2 sequence: 503, 429, a reset, then the model', () => {
     const { gitlab } = aFake('two-phase');
     const { id, token } = handOut(gitlab);
     gitlab.injectSequence('update-job', [{ status: 503 }, { status: 429 }, { fault: 'reset' }], { jobId: id });

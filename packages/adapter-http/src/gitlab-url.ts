@@ -9,7 +9,7 @@ export function urlForDisplay(raw: string): string {
 }
 
 /**
- * The runner API base of a configured GitLab URL, normalised as gitlab-runner does (gitlab-protocol §1.1, T11):
+ * The runner API base of a configured GitLab URL, normalised as gitlab-runner does (docs/gitlab-protocol.md §1.1, T11):
  * trailing `/` removed repeatedly, then one trailing `/ci` removed, then `/api/v4/` appended.
  * `https://gitlab.example.com/ci///` → `https://gitlab.example.com/api/v4/`.
  *

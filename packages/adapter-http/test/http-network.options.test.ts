@@ -21,7 +21,7 @@ function configError(run: () => unknown): ClientConfigError {
   throw new Error('expected a ClientConfigError');
 }
 
-describe('GitLab URL normalisation (gitlab-protocol §1.1, T11)', () => {
+describe('GitLab URL normalisation (docs/gitlab-protocol.md §1.1, T11)', () => {
   it.each([
     ['https://host/ci///', 'https://host/api/v4/'],
     ['https://x/gitlab/ci/', 'https://x/gitlab/api/v4/'],

@@ -51,7 +51,7 @@ describe('durations', () => {
 });
 
 describe('run configuration', () => {
-  it('applies the defaults of DESIGN §4', () => {
+  it('applies the defaults of docs/design.md §4', () => {
     const config = run(required);
     expect(config).toMatchObject({
       command: 'run',

@@ -7,11 +7,12 @@ import {
   runnerInfo,
   Secret,
 } from '@runner-core/core';
-import { FakeClock, type ServerProfile } from '@runner-core/core/testing';
+import type { ServerProfile } from '@runner-core/core/simulation';
+import { FakeClock } from '@runner-core/core/testing';
 import { describe, expect, test } from 'vitest';
 
 /**
- * JobConfirmation against the fake GitLab's state machine (gitlab-protocol §5, §8.6), one profile at a time.
+ * JobConfirmation against the fake GitLab's state machine (docs/gitlab-protocol.md §5, §8.6), one profile at a time.
  * Assertions read the server's side: the job's status, its runner manager, its history and the requests it got.
  */
 function scene(profile: ServerProfile, options: JobConfirmationOptions = {}) {

@@ -1,6 +1,6 @@
 import { FakeGitLab, FakeGitLabServer } from '@runner-core/adapter-fake';
 import { shortToken } from '@runner-core/core';
-import { defaultMaskedValue } from '@runner-core/core/testing';
+import { defaultMaskedValue } from '@runner-core/core/simulation';
 import { afterEach, describe, expect, it } from 'vitest';
 import { runCli } from '../src/cli/cli.js';
 import type { CliIo } from '../src/cli/cli-io.js';

@@ -1,6 +1,5 @@
 import { type Clock, type JobPayload, type JobStatus, systemClock } from '@runner-core/core';
 import {
-  type ContractGitLab,
   type EnqueuedJob,
   type InjectedAnswer,
   type InjectOptions,
@@ -8,8 +7,9 @@ import {
   type RecordedRequest,
   type ServerOperation,
   type ServerProfile,
+  type SimulatedGitLab,
   serverProfiles,
-} from '@runner-core/core/testing';
+} from '@runner-core/core/simulation';
 import { decodeJobPayload } from '@runner-core/core/wire';
 import { ExpiryWorker } from './expiry-worker.js';
 import type {
@@ -41,7 +41,7 @@ import { validateSpec } from './spec-validation.js';
  * - Fault injection ({@link FakeGitLab.inject}) and inspection ({@link FakeGitLab.job},
  *   {@link FakeGitLab.requests}); nothing it reports holds a token in clear text.
  */
-export class FakeGitLab implements ContractGitLab {
+export class FakeGitLab implements SimulatedGitLab {
   readonly #clock: Clock;
   readonly #random: () => number;
   readonly #ackWindowMs: number;

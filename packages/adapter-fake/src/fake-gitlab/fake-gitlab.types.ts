@@ -1,5 +1,5 @@
 import type { Clock, JobStatus } from '@runner-core/core';
-import type { ServerProfile, TransportFault } from '@runner-core/core/testing';
+import type { ServerProfile, TransportFault } from '@runner-core/core/simulation';
 
 /** Options of {@link FakeGitLab}. */
 export interface FakeGitLabOptions {
@@ -13,7 +13,7 @@ export interface FakeGitLabOptions {
   readonly expiryRecheckMs?: number;
   /**
    * How many times a job dropped as `runner_provisioning_timeout` is retried (the copies count along the chain).
-   * NOTE: GitLab's real limit (`DEFAULT_RETRIES[:runner_provisioning_timeout]`) is not known (gitlab-protocol §10).
+   * NOTE: GitLab's real limit (`DEFAULT_RETRIES[:runner_provisioning_timeout]`) is not known (docs/gitlab-protocol.md §10).
    * @default 2
    */
   readonly maxProvisioningRetries?: number;
@@ -62,7 +62,7 @@ export type FakeReply =
   | { readonly kind: 'fault'; readonly fault: TransportFault; readonly delayMs: number };
 
 /**
- * Whether a job waits for its runner's confirmation (gitlab-protocol §5.3): `waiting` while the ack key lives,
+ * Whether a job waits for its runner's confirmation (docs/gitlab-protocol.md §5.3): `waiting` while the ack key lives,
  * `wait-expired` once it lapsed (the job is still `pending`, forbidden to the runner, until the worker drops it),
  * `not-waiting` otherwise.
  */

@@ -1,4 +1,4 @@
-import type { RecordedAnswer, ServerOperation, ServerProfile } from '@runner-core/core/testing';
+import type { RecordedAnswer, ServerOperation, ServerProfile } from '@runner-core/core/simulation';
 import type { FakeHttpRequest, FakeReply } from './fake-gitlab.types.js';
 import {
   type Answer,

@@ -1,4 +1,4 @@
-import type { InjectedAnswer, InjectOptions, ServerOperation } from '@runner-core/core/testing';
+import type { InjectedAnswer, InjectOptions, ServerOperation } from '@runner-core/core/simulation';
 import type { Answer } from './http-answers.js';
 
 interface QueuedInjection {

@@ -1,5 +1,5 @@
 import { type JobStatus, Secret } from '@runner-core/core';
-import { aWireJob, type EnqueuedJob, type JobSpec, type ServerProfile } from '@runner-core/core/testing';
+import { aWireJob, type EnqueuedJob, type JobSpec, type ServerProfile } from '@runner-core/core/simulation';
 import type { WireJobPayload } from '@runner-core/core/wire';
 import type { FakeJobEvent, FakeStatusChange } from './fake-gitlab.types.js';
 import { isRecord, randomChars } from './http-answers.js';

@@ -1,4 +1,4 @@
-import type { RecordedRequest, ServerOperation } from '@runner-core/core/testing';
+import type { RecordedRequest, ServerOperation } from '@runner-core/core/simulation';
 
 /** Every request the fake received, oldest first, bounded so a long-running simulator stays small. */
 export class RequestLog {

@@ -1,5 +1,5 @@
 import { type JobStatus, Secret } from '@runner-core/core';
-import type { ServerOperation, ServerProfile } from '@runner-core/core/testing';
+import type { ServerOperation, ServerProfile } from '@runner-core/core/simulation';
 import type { ExpiryWorker } from './expiry-worker.js';
 import type { FakeHttpRequest } from './fake-gitlab.types.js';
 import {

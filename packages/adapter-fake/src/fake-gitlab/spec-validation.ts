@@ -1,4 +1,4 @@
-import type { JobSpec } from '@runner-core/core/testing';
+import type { JobSpec } from '@runner-core/core/simulation';
 import { isRecord } from './http-answers.js';
 
 /**

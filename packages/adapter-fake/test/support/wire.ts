@@ -1,5 +1,5 @@
 import { runnerInfo } from '@runner-core/core';
-import type { ServerProfile } from '@runner-core/core/testing';
+import type { ServerProfile } from '@runner-core/core/simulation';
 import { FakeClock } from '@runner-core/core/testing';
 import { FakeGitLab, type FakeGitLabOptions, type FakeReply } from '../../src/index.js';
 

@@ -1,5 +1,6 @@
 import { type ConfirmedJob, JobConfirmation, type JobPayload, type RunnerEvent, systemClock } from '@runner-core/core';
-import { aJobPayload, type JobSpec, ScriptedNetwork } from '@runner-core/core/testing';
+import type { JobSpec } from '@runner-core/core/simulation';
+import { aJobPayload, ScriptedNetwork } from '@runner-core/core/testing';
 
 /**
  * A runnable job for executor tests. A `ConfirmedJob` can only come out of `JobConfirmation`: policy `off` skips the

@@ -3,7 +3,7 @@ import type { RunnerInfo } from '../network/runner-info.js';
 import type { RetryPolicy } from '../retry/retry-policy.js';
 
 /**
- * When to confirm a job (DESIGN §2):
+ * When to confirm a job (docs/design.md §2):
  * - `auto` (default): every job; with strategy `auto`, `runner-status` when the payload carries
  *   `features.job_status: true`, else `state-put`.
  * - `always`: every job with the configured strategy; the payload is not consulted (strategy `auto` means
@@ -76,7 +76,7 @@ interface OutcomeFacts {
 }
 
 /**
- * How a job's confirmation ended (DESIGN §2, "Answers and outcomes"). Only `confirmed` and `skipped` carry a
+ * How a job's confirmation ended (docs/design.md §2, "Answers and outcomes"). Only `confirmed` and `skipped` carry a
  * {@link ConfirmedJob}.
  */
 export type ConfirmationOutcome = RunnableOutcome | RefusedOutcome;

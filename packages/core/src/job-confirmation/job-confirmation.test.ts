@@ -54,7 +54,7 @@ function expectNotRunnable(outcome: ConfirmationOutcome): void {
 }
 
 describe.each<StrategyName>(['state-put', 'runner-status'])('confirmation answers with strategy %s', (strategy) => {
-  // DESIGN §2, "Answers and outcomes": first matching row wins.
+  // docs/design.md §2, "Answers and outcomes": first matching row wins.
   const rows: ReadonlyArray<{
     readonly name: string;
     readonly answers: Scripted<RunnerStatusResult>[];

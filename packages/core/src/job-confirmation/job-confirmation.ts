@@ -38,7 +38,7 @@ const POLICIES: readonly ConfirmPolicy[] = ['auto', 'always', 'when-requested', 
 const STRATEGY_CHOICES: readonly StrategyChoice[] = ['auto', 'state-put', 'runner-status'];
 
 /**
- * GitLab's two-phase job commit, done right (DESIGN §2): hold a handed-out job pending with keep-alives while the
+ * GitLab's two-phase job commit, done right (docs/design.md §2): hold a handed-out job pending with keep-alives while the
  * embedder prepares, then confirm it; or decline it. Every outcome but `confirmed` and `skipped` means the job must not
  * run, and only those two produce the `ConfirmedJob` an executor accepts.
  *

@@ -37,7 +37,7 @@ export interface FinalUpdateOptions {
 }
 
 /**
- * Reports a job's final state as gitlab-runner's final-update loop does (gitlab-protocol §6.3): flush the whole
+ * Reports a job's final state as gitlab-runner's final-update loop does (docs/gitlab-protocol.md §6.3): flush the whole
  * trace, then `PUT state=success` (or `failed` with `failure_reason` and `exit_code`) with the trace checksum and
  * size. `202` → wait the interval (the server's, else the trace interval) and repeat; `412` → resend the trace from
  * the start and repeat; transient failures → back off with the retry policy (honouring `Retry-After`) and repeat.

@@ -92,7 +92,7 @@ export interface JobFeatures {
 }
 
 /**
- * The job payload of a `201` to `POST /jobs/request` (gitlab-protocol §3), with secrets wrapped.
+ * The job payload of a `201` to `POST /jobs/request` (docs/gitlab-protocol.md §3), with secrets wrapped.
  * Known fields are typed; unknown fields are kept as they came.
  */
 export interface JobPayload {

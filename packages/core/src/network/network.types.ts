@@ -57,7 +57,7 @@ export interface RequestJobInput {
 }
 
 /**
- * The answer to a job request. Mirrors gitlab-runner's `RequestJob` classification (gitlab-protocol §2.5):
+ * The answer to a job request. Mirrors gitlab-runner's `RequestJob` classification (docs/gitlab-protocol.md §2.5):
  *
  * | kind | answer | runner health |
  * | --- | --- | --- |
@@ -159,7 +159,7 @@ export interface PatchTraceInput {
 }
 
 /**
- * The answer to a trace patch (gitlab-protocol §7):
+ * The answer to a trace patch (docs/gitlab-protocol.md §7):
  *
  * | kind | answer |
  * | --- | --- |

@@ -9,7 +9,7 @@ export interface RunnerCredentials {
 }
 
 /**
- * `info.features`: every key gitlab-runner serialises, in its order (gitlab-protocol §2.2). Always sent whole,
+ * `info.features`: every key gitlab-runner serialises, in its order (docs/gitlab-protocol.md §2.2). Always sent whole,
  * `false` included. `two_phase_job_commit` is `true` by type: this core always advertises job confirmation.
  */
 export interface RunnerFeatures {

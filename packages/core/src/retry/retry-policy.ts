@@ -21,7 +21,7 @@ export type WaitRule = 'rate-limit-reset' | 'retry-after' | 'backoff';
 
 /**
  * How long to wait before retry number `attempt` (1 for the first retry): `RateLimit-ResetTime` if it lies in the
- * future, else `Retry-After` if it lies in the future, else backoff with full jitter (DESIGN §2, "Retries").
+ * future, else `Retry-After` if it lies in the future, else backoff with full jitter (docs/design.md §2, "Retries").
  */
 export function retryWait(
   policy: RetryPolicy,

@@ -8,7 +8,7 @@ export type GateCaller = symbol;
 
 /**
  * Shared by every call to one GitLab, so a thousand jobs do not hammer a server that is down and all resume the
- * moment it is back (DESIGN §2, "Retries"):
+ * moment it is back (docs/design.md §2, "Retries"):
  * - while the server answers, calls pass freely;
  * - once a call fails transiently, the server is `failing`: one caller at a time (the probe) goes out, the others
  *   wait, each no longer than its own deadline;

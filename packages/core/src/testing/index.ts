@@ -1,18 +1,19 @@
+/**
+ * `@runner-core/core/testing`: what tests of code above the ports need — the shared contract suites every `Network`
+ * adapter runs (`networkContract`, `lifecycleContract`), a controllable clock, a scripted network and executor,
+ * builders (object mothers). Never imported by production code; the fake GitLab's vocabulary is
+ * `@runner-core/core/simulation`.
+ */
+export { aJobToken } from '../simulation/sequence.js';
 export {
   aJobPayload,
-  aJobToken,
   anUpdateResult,
   aPatchTraceResult,
   aRequestJobResult,
   aRunnerStatusResult,
   aRunnerToken,
-  aWireJob,
-  defaultFailureReasons,
-  defaultMaskedValue,
-  type JobSpec,
   jobCredentials,
   runnerCredentials,
-  type WireVariable,
 } from './builders.js';
 export { FakeClock } from './fake-clock.js';
 export {
@@ -29,22 +30,7 @@ export {
   type NetworkContractOptions,
   networkContract,
 } from './network.contract.js';
-export {
-  type ContractGitLab,
-  type ContractJobView,
-  type EnqueuedJob,
-  type HarnessFactory,
-  type InjectedAnswer,
-  type InjectOptions,
-  type NetworkHarness,
-  networkHarness,
-  type RecordedAnswer,
-  type RecordedRequest,
-  type ServerOperation,
-  type ServerProfile,
-  serverProfiles,
-  type TransportFault,
-} from './network-harness.js';
+export { type HarnessFactory, type NetworkHarness, networkHarness } from './network-harness.js';
 export { type ExecutorScript, ScriptedExecutor } from './scripted-executor.js';
 export { jobAnswer, type Scripted, type ScriptedCall, ScriptedNetwork, sentState } from './scripted-network.js';
 export { TextTraceSink } from './text-trace-sink.js';

@@ -9,16 +9,17 @@ import { noDelayRetryPolicy } from '../retry/retry-policy.js';
 import { ServerGate } from '../retry/server-gate.js';
 import { RunLoop, type RunLoopOptions } from '../run-loop/run-loop.js';
 import { Secret } from '../secret/secret.js';
-import { aWireJob, defaultMaskedValue, runnerCredentials } from './builders.js';
+import type { ServerProfile, SimulatedGitLab } from '../simulation/simulated-gitlab.js';
+import { aWireJob, defaultMaskedValue } from '../simulation/wire-job.js';
+import { runnerCredentials } from './builders.js';
 import type { FakeClock } from './fake-clock.js';
 import type { ContractExpect, ContractTest } from './network.contract.js';
-import type { ContractGitLab, ServerProfile } from './network-harness.js';
 import { type ExecutorScript, ScriptedExecutor } from './scripted-executor.js';
 
 /** What the lifecycle suite runs against: an adapter, the fake GitLab behind it, and the fake clock both share. */
 export interface LifecycleHarness {
   readonly network: Network;
-  readonly gitlab: ContractGitLab;
+  readonly gitlab: SimulatedGitLab;
   /** The clock of the runner and of the fake GitLab. */
   readonly clock: FakeClock;
   /** Frees what the harness holds (a server, sockets). */
@@ -328,7 +329,7 @@ export function lifecycleContract(
 
 /** One test's runner: the core's use cases over the harness's adapter. */
 interface Scene {
-  readonly gitlab: ContractGitLab;
+  readonly gitlab: SimulatedGitLab;
   readonly clock: FakeClock;
   readonly recorder: EventRecorder;
   /** The executor of the last loop built. */

@@ -8,16 +8,15 @@ import {
 import type { RequestJobResult } from '../network/network.types.js';
 import { type RunnerCredentials, runnerInfo } from '../network/runner-info.js';
 import { Secret } from '../secret/secret.js';
-import { MAX_ANSWER_BYTES } from '../wire/runner-api-client.js';
-import { runnerCredentials } from './builders.js';
 import {
-  type HarnessFactory,
-  type NetworkHarness,
   type RecordedRequest,
   type ServerProfile,
   serverProfiles,
   type TransportFault,
-} from './network-harness.js';
+} from '../simulation/simulated-gitlab.js';
+import { MAX_ANSWER_BYTES } from '../wire/runner-api-client.js';
+import { runnerCredentials } from './builders.js';
+import type { HarnessFactory, NetworkHarness } from './network-harness.js';
 
 /**
  * The assertions the suite uses, typed structurally so core does not depend on a test runner (vitest's `expect`

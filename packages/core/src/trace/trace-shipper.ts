@@ -40,7 +40,7 @@ const MAX_RANGE_RETRIES = 3;
 
 /**
  * Ships a running job's output to GitLab as its trace (`PATCH /jobs/:id/trace`), as gitlab-runner's trace watcher
- * does (gitlab-protocol §6.3, §7): every interval the unsent bytes go out in patches of at most 1 MiB; `416`
+ * does (docs/gitlab-protocol.md §6.3, §7): every interval the unsent bytes go out in patches of at most 1 MiB; `416`
  * restarts from the server's offset; `Job-Status: canceling` asks the job to stop (canceled); `403`, `404` or
  * `Job-Status: canceled/failed` ask it to stop for good (gone); transient failures keep the bytes for the next
  * tick. With nothing to send for 30 s, a `PUT state=running` with the trace checksum keeps the job alive.

@@ -5,7 +5,7 @@ import type { RunnerInfo } from '../../network/runner-info.js';
 import type { StrategyName } from '../confirmation.types.js';
 
 /**
- * A keep-alive's or confirmation's answer, reduced to what decides the next step (DESIGN §2 outcome table).
+ * A keep-alive's or confirmation's answer, reduced to what decides the next step (docs/design.md §2 outcome table).
  * `canceling` outranks every kind but `gone`, so strategies report it first.
  */
 export type ConfirmationAnswer =
