@@ -19,14 +19,16 @@ const forbidden = {
   'adapter-http': ['tsyringe', 'reflect-metadata', '@runner-core/adapter-fake', '@runner-core/app'],
   'adapter-fake': ['axios', 'tsyringe', 'reflect-metadata', '@runner-core/adapter-http', '@runner-core/app'],
   app: [],
+  // An embedder's program: the core, adapters, and nothing of the command line.
+  'examples/embedded-runner': ['tsyringe', 'reflect-metadata', '@runner-core/app'],
 };
 
 const problems = [];
 for (const [dir, banned] of Object.entries(forbidden)) {
-  const manifest = JSON.parse(readFileSync(new URL(`../packages/${dir}/package.json`, import.meta.url), 'utf8'));
+  const manifest = JSON.parse(readFileSync(new URL(`../${dir.startsWith('examples/') ? dir : `packages/${dir}`}/package.json`, import.meta.url), 'utf8'));
   const declared = { ...manifest.dependencies, ...manifest.devDependencies, ...manifest.peerDependencies };
   for (const name of banned) {
-    if (name in declared) problems.push(`packages/${dir}/package.json depends on ${name}, which its layer forbids`);
+    if (name in declared) problems.push(`${dir}/package.json depends on ${name}, which its layer forbids`);
   }
 }
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -40,7 +42,7 @@ function* sourceFiles(dir) {
 }
 const testingImport = /from '(@runner-core\/core\/testing|(?:\.\.?\/)+testing\/[^']*)'/;
 for (const dir of Object.keys(forbidden)) {
-  for (const path of sourceFiles(join(root, 'packages', dir, 'src'))) {
+  for (const path of sourceFiles(join(root, dir.startsWith('examples/') ? dir : join('packages', dir), 'src'))) {
     if (isTestFile(path)) continue;
     const match = testingImport.exec(readFileSync(path, 'utf8'));
     if (match !== null)
