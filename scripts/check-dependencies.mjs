@@ -25,7 +25,12 @@ const forbidden = {
 
 const problems = [];
 for (const [dir, banned] of Object.entries(forbidden)) {
-  const manifest = JSON.parse(readFileSync(new URL(`../${dir.startsWith('examples/') ? dir : `packages/${dir}`}/package.json`, import.meta.url), 'utf8'));
+  const manifest = JSON.parse(
+    readFileSync(
+      new URL(`../${dir.startsWith('examples/') ? dir : `packages/${dir}`}/package.json`, import.meta.url),
+      'utf8',
+    ),
+  );
   const declared = { ...manifest.dependencies, ...manifest.devDependencies, ...manifest.peerDependencies };
   for (const name of banned) {
     if (name in declared) problems.push(`${dir}/package.json depends on ${name}, which its layer forbids`);
