@@ -1,19 +1,4 @@
-import {
-  type Clock,
-  type JobCredentials,
-  type Logger,
-  type Network,
-  type PatchTraceInput,
-  type PatchTraceResult,
-  type RequestJobInput,
-  type RequestJobResult,
-  ResponseTooLargeError,
-  type RunnerStatusInput,
-  type RunnerStatusResult,
-  TransportError,
-  type UpdateJobInput,
-  type UpdateJobResult,
-} from '@runner-core/core';
+import { type Clock, type Logger, ResponseTooLargeError, TransportError } from '@runner-core/core';
 import type { TransportFault } from '@runner-core/core/simulation';
 import { RunnerApiClient, type WireRequest, type WireResponse, type WireTransport } from '@runner-core/core/wire';
 import type { FakeGitLab } from './fake-gitlab/fake-gitlab.js';
@@ -35,7 +20,7 @@ export interface InMemoryNetworkOptions {
 }
 
 /**
- * The `Network` port over a {@link FakeGitLab}, with no sockets: core's shared `RunnerApiClient` over a transport
+ * The `Network` port over a {@link FakeGitLab}, with no sockets: core's shared {@link RunnerApiClient} over a transport
  * that hands each encoded request to the fake, so every byte, header and classification is the one `HttpNetwork`
  * uses.
  *
@@ -43,12 +28,10 @@ export interface InMemoryNetworkOptions {
  * Scripted delays wait on the clock (a `FakeClock` in tests). NOTE: there is no client timeout here, so a `timeout`
  * fails as soon as its `delayMs` (default 0) has passed: give it the client's timeout as `delayMs` to model one.
  */
-export class InMemoryNetwork implements Network {
-  readonly #client: RunnerApiClient;
-
+export class InMemoryNetwork extends RunnerApiClient {
   constructor(options: InMemoryNetworkOptions) {
     const clock = options.clock ?? options.gitlab.clock;
-    this.#client = new RunnerApiClient({
+    super({
       transport: new FakeGitLabTransport(options.gitlab, clock),
       clock,
       userAgent: options.userAgent ?? 'runner-core-in-memory',
@@ -56,27 +39,6 @@ export class InMemoryNetwork implements Network {
       ...(options.maxJobPayloadBytes === undefined ? {} : { maxJobPayloadBytes: options.maxJobPayloadBytes }),
       ...(options.logger === undefined ? {} : { logger: options.logger }),
     });
-  }
-
-  requestJob(input: RequestJobInput): Promise<RequestJobResult> {
-    return this.#client.requestJob(input);
-  }
-
-  updateJob(job: JobCredentials, input: UpdateJobInput): Promise<UpdateJobResult> {
-    return this.#client.updateJob(job, input);
-  }
-
-  postRunnerStatus(job: JobCredentials, input: RunnerStatusInput): Promise<RunnerStatusResult> {
-    return this.#client.postRunnerStatus(job, input);
-  }
-
-  patchTrace(job: JobCredentials, input: PatchTraceInput): Promise<PatchTraceResult> {
-    return this.#client.patchTrace(job, input);
-  }
-
-  /** Nothing to free (no sockets); here so the port is the same for every adapter. */
-  close(): Promise<void> {
-    return this.#client.close();
   }
 }
 
