@@ -10,7 +10,7 @@ export type GateCaller = symbol;
  * Shared by every call to one GitLab, so a thousand jobs do not hammer a server that is down and all resume the
  * moment it is back (docs/design.md §2, "Retries"):
  * - while the server answers, calls pass freely;
- * - once a call fails transiently, the server is `failing`: one caller at a time (the probe) goes out, the others
+ * - once a call fails transiently, the server is `failing`: one caller at a time (the scout) goes out, the others
  *   wait, each no longer than its own deadline;
  * - a `Retry-After` / `RateLimit-ResetTime` holds every call until that time;
  * - any real answer (even a 4xx) proves the server is up and releases every waiting call at once.
@@ -18,7 +18,7 @@ export type GateCaller = symbol;
 export class ServerGate {
   readonly #clock: Clock;
   #failing = false;
-  #probe: GateCaller | undefined;
+  #scout: GateCaller | undefined;
   #holdUntil = 0;
   readonly #waiters = new Set<AbortController>();
 
@@ -43,8 +43,8 @@ export class ServerGate {
         await this.#wait(Math.min(this.#holdUntil, deadline) - now, signal);
         continue;
       }
-      if (!this.#failing || this.#probe === undefined || this.#probe === caller) {
-        if (this.#failing) this.#probe = caller;
+      if (!this.#failing || this.#scout === undefined || this.#scout === caller) {
+        if (this.#failing) this.#scout = caller;
         return true;
       }
       await this.#wait(deadline - now, signal);
@@ -54,24 +54,24 @@ export class ServerGate {
   /** The server answered (any status that is not a transient fault): release everyone. */
   answered(): void {
     this.#failing = false;
-    this.#probe = undefined;
+    this.#scout = undefined;
     this.#wakeAll();
   }
 
   /**
-   * The server failed transiently for `caller`, who keeps the probe slot while it backs off. `holdUntil` (epoch
+   * The server failed transiently for `caller`, who keeps the scout slot while it backs off. `holdUntil` (epoch
    * ms, from `Retry-After` or `RateLimit-ResetTime`) holds every caller until then.
    */
   failed(caller: GateCaller, holdUntil?: number): void {
     this.#failing = true;
-    this.#probe = caller;
+    this.#scout = caller;
     if (holdUntil !== undefined && holdUntil > this.#holdUntil) this.#holdUntil = holdUntil;
   }
 
-  /** `caller` stops retrying (it settled or its deadline passed): if it held the probe slot, another may take it. */
+  /** `caller` stops retrying (it settled or its deadline passed): if it was the scout, another may take it. */
   leave(caller: GateCaller): void {
-    if (this.#probe !== caller) return;
-    this.#probe = undefined;
+    if (this.#scout !== caller) return;
+    this.#scout = undefined;
     this.#wakeAll();
   }
 
