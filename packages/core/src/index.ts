@@ -1,4 +1,4 @@
-export { CLOCK, type Clock, systemClock } from './clock/clock.port.js';
+export { CLOCK, type Clock, MAX_TIMER_MS, systemClock, type Timers, timerClock } from './clock/clock.port.js';
 export {
   EXECUTOR,
   type ExecutionContext,
@@ -101,6 +101,7 @@ export {
   type Observer,
   type RunnerEvent,
 } from './observer/observer.port.js';
+export { type Attempt, type GatedCall, type GatedCallDeps, type GatedResult, gatedCall } from './retry/gated-call.js';
 export {
   defaultRetryPolicy,
   isRetryableStatus,
@@ -109,7 +110,7 @@ export {
   retryWait,
   type WaitRule,
 } from './retry/retry-policy.js';
-export { type GateCaller, ServerGate } from './retry/server-gate.js';
+export { type GateCaller, type GateEntry, ServerGate, type ServerGateOptions } from './retry/server-gate.js';
 export { RUN_LOOP, RunLoop, type RunLoopOptions, type RunSummary } from './run-loop/run-loop.js';
 export { redact, Secret, secret, shortToken } from './secret/secret.js';
 export { TraceShipper, type TraceShipperOptions, type TraceStopReason } from './trace/trace-shipper.js';

@@ -2,9 +2,10 @@ import type { Clock } from '../clock/clock.port.js';
 import type { JobCredentials } from '../job/job.types.js';
 import { NetworkError, TransportError } from '../network/network.errors.js';
 import type { Network } from '../network/network.port.js';
-import type { FailureReason } from '../network/network.types.js';
+import type { FailureReason, ServerWait } from '../network/network.types.js';
 import type { RunnerInfo } from '../network/runner-info.js';
 import type { Observer } from '../observer/observer.port.js';
+import { type Attempt, gatedCall } from '../retry/gated-call.js';
 import type { RetryPolicy } from '../retry/retry-policy.js';
 import type { ServerGate } from '../retry/server-gate.js';
 import type { ConfirmationOutcome, ConfirmPolicy, StrategyChoice, StrategyName } from './confirmation.types.js';
@@ -24,6 +25,13 @@ export interface Settings {
   readonly probe: boolean;
   readonly retry: RetryPolicy;
   readonly random: () => number;
+  readonly releaseTimeoutMs: number;
+}
+
+/** A release that was attempted: its failure reason, and whether GitLab answered it before the budget ran out. */
+export interface Release {
+  readonly failureReason: FailureReason;
+  readonly delivered: boolean;
 }
 
 /** What a pending job needs from its `JobConfirmation`; module-private, so the class's public surface stays small. */
@@ -41,8 +49,11 @@ export interface Context {
     strategy: ConfirmationStrategy,
     job: JobCredentials,
   ): Promise<ConfirmationAnswer>;
-  /** One best-effort `PUT state=failed` (no retry, no gate: the job is being given up). */
-  release(job: JobCredentials, failureReason: FailureReason): Promise<void>;
+  /**
+   * `PUT state=failed` for a job given up, retried through the gate for up to `releaseTimeoutMs` (not aborted by a
+   * decline: handing the job back is what a decline asks for). Resolves whether GitLab answered it.
+   */
+  release(job: JobCredentials, failureReason: FailureReason): Promise<Release>;
   report(outcome: ConfirmationOutcome): void;
 }
 
@@ -79,13 +90,32 @@ export function createContext(
       }
     },
     async release(job, failureReason) {
-      let answer: string;
-      try {
-        answer = (await network.updateJob(job, { info: settings.info, state: 'failed', failureReason })).kind;
-      } catch (error) {
-        answer = error instanceof NetworkError ? error.code : 'error';
-      }
+      const result = await gatedCall(
+        { clock, gate, retry: settings.retry, random: settings.random, observer },
+        {
+          caller: Symbol(`release of job ${job.id}`),
+          operation: 'release',
+          jobId: job.id,
+          deadline: clock.now() + settings.releaseTimeoutMs,
+          firstTryPastDeadline: true,
+          tryOnce: async (): Promise<Attempt<string>> => {
+            try {
+              const answer = await network.updateJob(job, { info: settings.info, state: 'failed', failureReason });
+              if (answer.kind === 'retryable') {
+                return { kind: 'transient', detail: `${answer.status} from PUT /jobs/:id`, ...waitOf(answer) };
+              }
+              return { kind: 'answered', value: answer.kind };
+            } catch (error) {
+              if (error instanceof TransportError)
+                return { kind: 'transient', detail: `transport error: ${error.message}` };
+              return { kind: 'answered', value: error instanceof NetworkError ? error.code : 'error' };
+            }
+          },
+        },
+      );
+      const answer = result.kind === 'answered' ? result.value : 'unreachable';
       observer.notify({ event: 'job.released', jobId: job.id, state: 'failed', failureReason, answer });
+      return { failureReason, delivered: result.kind === 'answered' };
     },
     report(outcome) {
       observer.notify({
@@ -100,3 +130,6 @@ export function createContext(
     },
   };
 }
+
+const waitOf = (answer: { readonly wait?: ServerWait }): { wait?: ServerWait } =>
+  answer.wait === undefined ? {} : { wait: answer.wait };

@@ -89,6 +89,11 @@ export type RefusedOutcome = OutcomeFacts & {
   readonly kind: RefusedOutcomeKind;
   /** A short, token-free explanation (`409 from PUT /jobs/:id`, `prepare timeout`, …). */
   readonly detail: string;
+  /**
+   * The `PUT state=failed` that handed the job back, when one was sent (a cancel at confirmation; a decline, an
+   * unreachable or an invalid job that GitLab may already run): its reason, and whether GitLab answered it.
+   */
+  readonly release?: { readonly failureReason: string; readonly delivered: boolean };
 };
 
 /**
@@ -123,6 +128,11 @@ export interface JobConfirmationOptions {
   readonly prepareTimeoutMs?: number;
   /** Send one keep-alive before confirming, so every outcome's `mode` is known (one extra request). @default false */
   readonly probe?: boolean;
+  /**
+   * How long a release (`PUT state=failed` for a job given up, or after a cancel at confirmation) is retried through
+   * the gate before it is reported undelivered. @default 60_000
+   */
+  readonly releaseTimeoutMs?: number;
   /** Backoff between retries. @default defaultRetryPolicy */
   readonly retry?: RetryPolicy;
   /** A number in [0, 1) for jitter; injected so tests are deterministic. @default Math.random */

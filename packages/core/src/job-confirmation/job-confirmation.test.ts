@@ -6,7 +6,7 @@ import type { RunnerEvent } from '../observer/observer.port.js';
 import { ServerGate } from '../retry/server-gate.js';
 import { Secret } from '../secret/secret.js';
 import { FakeClock } from '../testing/fake-clock.js';
-import { jobAnswer, type Scripted, ScriptedNetwork } from '../testing/scripted-network.js';
+import { jobAnswer, type Scripted, ScriptedNetwork, sentState as sentStateOf } from '../testing/scripted-network.js';
 import { decodeJobPayload } from '../wire/job-payload-decoding.js';
 import type { ConfirmationOutcome, JobConfirmationOptions, StrategyName } from './confirmation.types.js';
 import { JobConfirmation } from './job-confirmation.js';
@@ -168,21 +168,23 @@ describe.each<StrategyName>(['state-put', 'runner-status'])('confirmation answer
     expect(clock.now() - started).toBe(waited);
   });
 
-  test('a server that never answers → unreachable at the deadline (ack window − 5 s), released once', async () => {
+  test('a server that never answers → unreachable after a last try before the deadline (ack window − 5 s); the job is released', async () => {
     const { clock, network, confirmation } = setup();
     script(network, strategy, ...Array.from({ length: 500 }, () => new TransportError('connect ETIMEDOUT', true)));
-    network.onUpdateJob(
-      ...(strategy === 'state-put' ? Array.from({ length: 500 }, () => new TransportError('x', true)) : []),
-    );
     const started = clock.now();
     const result = await clock.run(confirmation.confirm(jobFor(strategy)));
 
-    expect(result.kind).toBe('unreachable');
-    expect(result.mode).toBe('unknown');
-    expect(clock.now() - started).toBe(115_000);
-    // Mode unknown: the job may be running server-side, so one best-effort release goes out.
+    expect(result).toMatchObject({ kind: 'unreachable', mode: 'unknown' });
+    const confirmations = network.calls.filter((call) => sentStateOf(call) === 'running');
+    const lastTry = (confirmations.at(-1)?.at ?? 0) - started;
+    expect(lastTry).toBeLessThan(115_000);
+    expect(lastTry).toBeGreaterThanOrEqual(112_000);
+    // Mode unknown: the job may be running server-side, so it is released (retried until GitLab answers).
     expect(network.jobCalls().at(-1)).toBe('PUT failed');
-    expect(network.jobCalls().filter((call) => call === 'PUT failed')).toHaveLength(1);
+    expect(result.kind === 'unreachable' && result.release).toEqual({
+      failureReason: 'runner_system_failure',
+      delivered: strategy === 'runner-status',
+    });
   });
 });
 
@@ -290,8 +292,9 @@ describe('keep-alives while the embedder prepares', () => {
     const result = await clock.run(pending.outcome);
     expect(result).toMatchObject({ kind: 'unreachable', mode: 'two-phase', attempts: 0 });
     expect(result.kind === 'unreachable' && result.detail).toMatch(/keep-alive/);
-    // The last keep-alive answered 200 at 30 s, so the deadline is 30 s + 120 s − 5 s.
-    expect(clock.now()).toBe(1_767_225_600_000 + 30_000 + 115_000);
+    // The last keep-alive answered 200 at 30 s, so the deadline is 30 s + 120 s − 5 s; the last try comes a second
+    // before it.
+    expect(clock.now()).toBe(1_767_225_600_000 + 30_000 + 115_000 - 1_000);
     expect(network.jobCalls().every((call) => call === 'PUT pending')).toBe(true);
     expect(pending.signal.aborted).toBe(true);
   });
@@ -462,7 +465,7 @@ describe('policies', () => {
 });
 
 describe('the server gate', () => {
-  test('while the server fails, one probe goes out at a time; when it answers, every waiting job confirms at once', async () => {
+  test('while the server fails, one call (the scout) goes out at a time, every 1–2 s; when it answers, every waiting job confirms at once', async () => {
     const { clock, network, confirmation } = setup({ retry: { initialMs: 1_000, factor: 2, maxMs: 8_000 } });
     let inFlight = 0;
     let maxInFlightWhileFailing = 0;
@@ -481,8 +484,11 @@ describe('the server gate', () => {
     const rest = Array.from({ length: 9 }, (_, index) => confirmation.confirm(aJob(index + 2)));
     await clock.advance(20_000);
     expect(maxInFlightWhileFailing).toBe(1);
-    const sentWhileFailing = network.calls.length;
-    expect(sentWhileFailing).toBeLessThan(12);
+    // Only the scout goes out, its pauses growing with the backoff but never past the scout interval (2 s).
+    const gaps = network.calls.slice(1).map((call, index) => call.at - (network.calls[index]?.at ?? 0));
+    expect(Math.max(...gaps)).toBeLessThanOrEqual(2_000 + 10);
+    expect(network.calls.length).toBeGreaterThanOrEqual(20_000 / 2_000);
+    expect(network.calls.length).toBeLessThanOrEqual(20_000 / 500);
 
     healthy = true;
     const outcomes = await clock.run(Promise.all([first, ...rest]));
@@ -539,4 +545,68 @@ test('events never contain the job token, the repo URL or a masked variable', as
   expect(events.length).toBeGreaterThan(4);
   expect(printed).not.toContain(JOB_TOKEN);
   expect(printed).not.toContain('masked-value-123');
+});
+
+describe('a decline during a confirmation (the second signal)', () => {
+  test('interrupts a confirmation that is backing off at once; in mode two-phase nothing is sent', async () => {
+    const { clock, network, confirmation } = setup({ probe: true });
+    network.onUpdateJob(
+      jobAnswer('succeeded', {}, { jobStatus: 'pending' }),
+      ...Array.from({ length: 50 }, () => jobAnswer('retryable', { status: 503 })),
+    );
+    const pending = confirmation.receive(aJob());
+    const confirming = pending.confirm();
+    await clock.advance(5_000);
+    const before = network.calls.length;
+    const declined = pending.decline('the runner is shutting down');
+    await clock.advance(1);
+    const outcome = await declined;
+    expect(outcome).toMatchObject({ kind: 'declined', mode: 'two-phase', detail: 'the runner is shutting down' });
+    expect(await confirming).toBe(outcome);
+    expect(network.calls).toHaveLength(before);
+    expect(pending.signal.aborted).toBe(true);
+  });
+
+  test('in mode unknown it releases the job once', async () => {
+    const { clock, network, confirmation } = setup();
+    network.onUpdateJob(...Array.from({ length: 50 }, () => jobAnswer('retryable', { status: 503 })));
+    const pending = confirmation.receive(aJob());
+    void pending.confirm();
+    await clock.advance(3_000);
+    network.onUpdateJob(jobAnswer('succeeded'));
+    const outcome = await clock.run(pending.decline());
+    expect(outcome.kind).toBe('declined');
+    expect(network.jobCalls().at(-1)).toBe('PUT failed');
+  });
+
+  test('a confirmation in flight that lands after the decline is handed back (PUT failed/runner_system_failure)', async () => {
+    const { clock, network, confirmation } = setup();
+    network.onUpdateJob(async () => {
+      await clock.sleep(10_000);
+      return jobAnswer('succeeded', {}, { jobStatus: 'running' });
+    });
+    const pending = confirmation.receive(aJob());
+    void pending.confirm();
+    await clock.advance(1_000);
+    const outcome = await clock.run(pending.decline());
+    expect(outcome.kind).toBe('declined');
+    const last = network.calls.at(-1);
+    expect(last?.method === 'updateJob' && [last.input.state, last.input.failureReason]).toEqual([
+      'failed',
+      'runner_system_failure',
+    ]);
+  });
+});
+
+test('a cancel at confirmation is released with retries until GitLab takes it', async () => {
+  const { clock, network, confirmation } = setup();
+  network.onUpdateJob(
+    jobAnswer('succeeded', {}, { jobStatus: 'canceling' }),
+    jobAnswer('retryable', { status: 503 }),
+    new TransportError('socket hang up', true),
+    jobAnswer('aborted', { reason: 'job-canceled' }, { jobStatus: 'canceled' }),
+  );
+  const outcome = await clock.run(confirmation.confirm(aJob()));
+  expect(outcome).toMatchObject({ kind: 'canceled', release: { failureReason: 'job_canceled', delivered: true } });
+  expect(network.jobCalls()).toEqual(['PUT running', 'PUT failed', 'PUT failed', 'PUT failed']);
 });

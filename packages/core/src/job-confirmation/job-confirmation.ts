@@ -75,6 +75,7 @@ export class JobConfirmation {
       probe: options.probe ?? false,
       retry: options.retry ?? defaultRetryPolicy,
       random: options.random ?? Math.random,
+      releaseTimeoutMs: options.releaseTimeoutMs ?? 60_000,
     });
     this.#context = createContext(this.#network, this.#clock, this.#observer, this.#gate, this.#settings);
   }
@@ -101,10 +102,12 @@ export class JobConfirmation {
    */
   async releaseInvalid(error: MalformedResponseError): Promise<ConfirmationOutcome> {
     const started = this.#clock.now();
-    if (error.job !== undefined) await this.#context.release(error.job, 'runner_system_failure');
+    const release =
+      error.job === undefined ? undefined : await this.#context.release(error.job, 'runner_system_failure');
     const outcome: ConfirmationOutcome = {
       kind: 'invalid',
       detail: error.message,
+      ...(release === undefined ? {} : { release }),
       jobId: error.job?.id ?? 0,
       mode: 'unknown',
       strategy: 'none',
@@ -141,7 +144,7 @@ export class JobConfirmation {
 }
 
 function validate(settings: Settings): Settings {
-  const positive = ['keepAliveIntervalMs', 'ackWindowMs', 'prepareTimeoutMs'] as const;
+  const positive = ['keepAliveIntervalMs', 'ackWindowMs', 'prepareTimeoutMs', 'releaseTimeoutMs'] as const;
   for (const key of positive) {
     const value = settings[key];
     if (!Number.isFinite(value) || value <= 0)

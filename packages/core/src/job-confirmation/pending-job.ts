@@ -1,6 +1,6 @@
 import type { JobCredentials, JobPayload } from '../job/job.types.js';
 import { jobCredentialsOf } from '../job/job.types.js';
-import { retryWait } from '../retry/retry-policy.js';
+import { type Attempt, type GatedResult, gatedCall } from '../retry/gated-call.js';
 import type { GateCaller } from '../retry/server-gate.js';
 import {
   type ConfirmationMode,
@@ -10,7 +10,7 @@ import {
   type RefusedOutcomeKind,
   type StrategyName,
 } from './confirmation.types.js';
-import type { Context } from './confirmation-context.js';
+import type { Context, Release } from './confirmation-context.js';
 import { sealConfirmedJob } from './confirmed-job.js';
 import {
   assertNever,
@@ -22,14 +22,22 @@ import {
 // settling a job cheap.
 const SETTLED = Object.freeze({ reason: 'the job settled' });
 const NOT_CONFIRMED = Object.freeze({ reason: 'the job can no longer be confirmed' });
+const DECLINED = Object.freeze({ reason: 'the job was declined' });
 
 type Step = { readonly done: true } | { readonly done: false };
 const DONE: Step = { done: true };
 const AGAIN: Step = { done: false };
 
+/** A keep-alive's or confirmation's answer, with the strategy that got it. */
+interface Answered {
+  readonly answer: Exclude<ConfirmationAnswer, { kind: 'transient' }>;
+  readonly strategy: ConfirmationStrategy;
+}
+
 /**
- * The pending-job handle, one per received job: keep-alives, the confirmation with its retries, decline and the
- * prepare timeout, applied one network step at a time. Created only by `JobConfirmation#receive`.
+ * The pending-job handle, one per received job: keep-alives, the confirmation with its retries (through the server's
+ * gate), decline and the prepare timeout, applied one network step at a time. Created only by
+ * `JobConfirmation#receive`.
  */
 export class PendingJobHandle implements PendingJob {
   readonly id: number;
@@ -42,10 +50,10 @@ export class PendingJobHandle implements PendingJob {
   readonly #caller: GateCaller;
   /** The public `signal`: aborted when the job can no longer be confirmed. */
   #aborter: AbortController | undefined;
-  /** Ends the prepare timer when the job settles; only a held job has one. */
-  readonly #holding: AbortController | undefined;
-  /** Ends the keep-alive loop's sleep (on confirm, decline, legacy mode or settling); only a held job has one. */
-  readonly #keepAliveStop: AbortController | undefined;
+  /** Ends the hold loop's one timer (next keep-alive or prepare timeout) on confirm, decline or settling. */
+  #idle: AbortController | undefined;
+  /** Ends a keep-alive's or confirmation's retry waits at once, on decline or settling. */
+  #interrupt: AbortController | undefined;
   #strategyName: StrategyName | undefined;
   #mode: ConfirmationMode = 'unknown';
   #windowStart: number;
@@ -54,7 +62,10 @@ export class PendingJobHandle implements PendingJob {
   #keepAlivesSent = 0;
   #keepAlivesActive: boolean;
   #lane: Promise<unknown> = Promise.resolve();
-  #finishing: Promise<ConfirmationOutcome> | undefined;
+  #confirming: Promise<ConfirmationOutcome> | undefined;
+  #declining: Promise<ConfirmationOutcome> | undefined;
+  /** Why the job was declined, once it was (a decline may arrive while the confirmation is under way). */
+  #declineReason: string | undefined;
   #settled: ConfirmationOutcome | undefined;
   #resolve!: (outcome: ConfirmationOutcome) => void;
 
@@ -78,18 +89,11 @@ export class PendingJobHandle implements PendingJob {
     this.#operationStart = receivedAt;
     this.#caller = Symbol(`job ${payload.id}`);
     this.#strategyName = strategy;
-    this.#keepAlivesActive = strategy !== undefined;
+    this.#keepAlivesActive = hold && strategy !== undefined;
     this.outcome = new Promise((resolve) => {
       this.#resolve = resolve;
     });
-    this.#holding = hold ? new AbortController() : undefined;
-    this.#keepAliveStop = hold && this.#keepAlivesActive ? new AbortController() : undefined;
-    if (!hold) {
-      this.#keepAlivesActive = false;
-      return;
-    }
-    if (this.#keepAlivesActive) void this.#keepAliveLoop();
-    void this.#prepareTimer();
+    if (hold) void this.#holdLoop();
   }
 
   get mode(): ConfirmationMode {
@@ -104,76 +108,98 @@ export class PendingJobHandle implements PendingJob {
   }
 
   confirm(): Promise<ConfirmationOutcome> {
-    this.#finishing ??= this.#serially(async () => {
+    if (this.#declining !== undefined) return this.#declining;
+    this.#confirming ??= this.#serially(async () => {
       if (this.#settled !== undefined) return this.#settled;
       if (this.#strategyName === undefined) return this.#settle({ kind: 'skipped' });
+      this.#stopHolding();
       if (this.#owner.settings.probe && this.#keepAlivesSent === 0) await this.#keepAlive();
-      this.#stopKeepAliveLoop();
       if (this.#settled !== undefined) return this.#settled;
       return this.#confirm();
     });
-    return this.#finishing;
+    return this.#confirming;
   }
 
   decline(reason = 'declined by the runner'): Promise<ConfirmationOutcome> {
-    this.#finishing ??= this.#serially(async () => {
-      this.#stopKeepAliveLoop();
+    if (this.#settled !== undefined) return Promise.resolve(this.#settled);
+    this.#declineReason ??= reason;
+    this.#stopHolding();
+    // NOTE: a confirmation under way is interrupted at once (its waits end); it then hands the job back itself.
+    this.#interrupt?.abort(DECLINED);
+    if (this.#confirming !== undefined) return this.#confirming;
+    this.#declining ??= this.#serially(async () => {
       if (this.#settled !== undefined) return this.#settled;
-      await this.#giveUp();
-      return this.#settle({ kind: 'declined', detail: reason });
+      return this.#declined(await this.#giveUp());
     });
-    return this.#finishing;
+    return this.#declining;
   }
 
   // -- keep-alives --------------------------------------------------------------------------------------------------
 
-  async #keepAliveLoop(): Promise<void> {
-    const { keepAliveIntervalMs, ackWindowMs, random } = this.#owner.settings;
-    const ceiling = ackWindowMs / 3;
-    while (this.#keepAlivesActive) {
-      const base = Math.min(keepAliveIntervalMs, ceiling);
-      const jittered = Math.round(Math.min(ceiling, base * (0.9 + 0.2 * random())));
-      await this.#owner.clock.sleep(jittered, this.#keepAliveStop?.signal);
-      if (!this.#keepAlivesActive) return;
-      await this.#serially(() => this.#keepAlive());
+  /**
+   * While the job is held (received for preparation, not yet confirmed or declined): keep-alives every interval
+   * (jittered, at most a third of the window) and the prepare timeout, on one timer at a time.
+   */
+  async #holdLoop(): Promise<void> {
+    const { clock, settings } = this.#owner;
+    const ceiling = settings.ackWindowMs / 3;
+    const prepareDeadline = clock.now() + settings.prepareTimeoutMs;
+    this.#idle = new AbortController();
+    const { signal } = this.#idle;
+    while (!signal.aborted) {
+      const now = clock.now();
+      const base = Math.min(settings.keepAliveIntervalMs, ceiling);
+      const keepAliveAt = this.#keepAlivesActive
+        ? now + Math.round(Math.min(ceiling, base * (0.9 + 0.2 * settings.random())))
+        : Number.POSITIVE_INFINITY;
+      await clock.sleep(Math.min(keepAliveAt, prepareDeadline) - now, signal);
+      if (signal.aborted) return;
+      if (clock.now() >= prepareDeadline) {
+        await this.decline(`not confirmed within the prepare timeout (${settings.prepareTimeoutMs} ms)`);
+        return;
+      }
+      if (this.#keepAlivesActive) await this.#serially(() => this.#keepAlive());
     }
   }
 
   /** One keep-alive, retried until answered or the deadline. Settles the job on a terminal answer. */
   async #keepAlive(): Promise<void> {
     this.#operationStart = this.#owner.clock.now();
-    for (let retry = 1; this.#settled === undefined; retry++) {
-      const strategy = this.#strategy();
-      if (!(await this.#enterGate(retry === 1))) {
-        await this.#unreachable('keep-alive');
-        return;
+    while (this.#settled === undefined && this.#declineReason === undefined) {
+      const result = await this.#gated('keep-alive', async (strategy, attempt) => {
+        this.#keepAlivesSent += 1;
+        this.#owner.observer.notify({ event: 'keep-alive.sent', jobId: this.id, strategy: strategy.name, attempt });
+        const answer = await this.#owner.send('keepAlive', strategy, this.#credentials);
+        if (answer.kind === 'ok') this.#mode = 'two-phase';
+        // NOTE: a 400 to `pending` (with or without `Job-Status: canceling`) means the server is not holding the job.
+        if (answer.kind === 'rejected' || (answer.kind === 'canceling' && answer.rejected)) this.#mode = 'legacy';
+        this.#owner.observer.notify({
+          event: 'keep-alive.answered',
+          jobId: this.id,
+          strategy: strategy.name,
+          answer: answer.kind,
+          mode: this.#mode,
+        });
+        return answer;
+      });
+      switch (result.kind) {
+        case 'answered':
+          if ((await this.#onKeepAliveAnswer(result.value)).done) return;
+          break;
+        case 'exhausted':
+          await this.#unreachable('keep-alive');
+          return;
+        case 'aborted':
+          // A decline interrupted the keep-alive; the decline settles the job.
+          return;
+        default:
+          assertNever(result);
       }
-      this.#keepAlivesSent += 1;
-      this.#owner.observer.notify({
-        event: 'keep-alive.sent',
-        jobId: this.id,
-        strategy: strategy.name,
-        attempt: retry,
-      });
-      const answer = await this.#owner.send('keepAlive', strategy, this.#credentials);
-      this.#passGate(answer);
-      if (answer.kind === 'ok') this.#mode = 'two-phase';
-      // NOTE: a 400 to `pending` (with or without `Job-Status: canceling`) means the server is not holding the job.
-      if (answer.kind === 'rejected' || (answer.kind === 'canceling' && answer.rejected)) this.#mode = 'legacy';
-      this.#owner.observer.notify({
-        event: 'keep-alive.answered',
-        jobId: this.id,
-        strategy: strategy.name,
-        answer: answer.kind,
-        mode: this.#mode,
-      });
-      const step = await this.#onKeepAliveAnswer(answer, strategy, retry);
-      if (step.done) return;
     }
   }
 
   /** Acts on a keep-alive's answer (the mode is already updated). */
-  async #onKeepAliveAnswer(answer: ConfirmationAnswer, strategy: ConfirmationStrategy, retry: number): Promise<Step> {
+  async #onKeepAliveAnswer({ answer, strategy }: Answered): Promise<Step> {
     switch (answer.kind) {
       case 'ok':
         this.#windowStart = this.#owner.clock.now();
@@ -188,10 +214,6 @@ export class PendingJobHandle implements PendingJob {
       case 'unsupported':
         this.#fallBack(strategy);
         return AGAIN;
-      case 'transient':
-        if (await this.#backOff('keep-alive', answer, retry)) return AGAIN;
-        await this.#unreachable('keep-alive');
-        return DONE;
       case 'gone':
       case 'canceling':
       case 'conflict':
@@ -206,52 +228,103 @@ export class PendingJobHandle implements PendingJob {
 
   async #confirm(): Promise<ConfirmationOutcome> {
     this.#operationStart = this.#owner.clock.now();
-    for (let retry = 1; ; retry++) {
+    for (;;) {
       if (this.#settled !== undefined) return this.#settled;
-      const strategy = this.#strategy();
-      if (!(await this.#enterGate(retry === 1))) return this.#unreachable('confirm');
-      this.#attempts += 1;
-      this.#owner.observer.notify({
-        event: 'confirm.attempt',
-        jobId: this.id,
-        strategy: strategy.name,
-        attempt: this.#attempts,
+      if (this.#declineReason !== undefined) return this.#declined(await this.#giveUp());
+      const result = await this.#gated('confirm', async (strategy) => {
+        this.#attempts += 1;
+        this.#owner.observer.notify({
+          event: 'confirm.attempt',
+          jobId: this.id,
+          strategy: strategy.name,
+          attempt: this.#attempts,
+        });
+        const answer = await this.#owner.send('confirm', strategy, this.#credentials);
+        this.#owner.observer.notify({
+          event: 'confirm.answered',
+          jobId: this.id,
+          strategy: strategy.name,
+          answer: answer.kind,
+        });
+        return answer;
       });
-      const answer = await this.#owner.send('confirm', strategy, this.#credentials);
-      this.#owner.observer.notify({
-        event: 'confirm.answered',
-        jobId: this.id,
-        strategy: strategy.name,
-        answer: answer.kind,
-      });
-      this.#passGate(answer);
-      switch (answer.kind) {
-        case 'ok':
-          return this.#settle({ kind: 'confirmed' });
-        case 'rejected':
-          return this.#settle({
-            kind: 'rejected',
-            detail: `400 from ${strategy.name}${answer.jobStatus === undefined ? '' : ` (Job-Status: ${answer.jobStatus})`}`,
-          });
-        case 'unexpected':
-          return this.#settle({ kind: 'unexpected', detail: answer.detail });
-        case 'unsupported':
-          this.#fallBack(strategy);
+      switch (result.kind) {
+        case 'aborted':
+          return this.#declined(await this.#giveUp());
+        case 'exhausted':
+          return this.#unreachable('confirm');
+        case 'answered': {
+          const { answer, strategy } = result.value;
+          if (this.#declineReason !== undefined) {
+            // NOTE: the decline came while the confirmation was on the wire; a job it confirmed is handed back.
+            const release =
+              answer.kind === 'ok'
+                ? await this.#owner.release(this.#credentials, 'runner_system_failure')
+                : await this.#giveUp();
+            return this.#declined(release);
+          }
+          switch (answer.kind) {
+            case 'ok':
+              return this.#settle({ kind: 'confirmed' });
+            case 'rejected':
+              return this.#settle({
+                kind: 'rejected',
+                detail: `400 from ${strategy.name}${answer.jobStatus === undefined ? '' : ` (Job-Status: ${answer.jobStatus})`}`,
+              });
+            case 'unexpected':
+              return this.#settle({ kind: 'unexpected', detail: answer.detail });
+            case 'unsupported':
+              this.#fallBack(strategy);
+              break;
+            case 'gone':
+            case 'canceling':
+            case 'conflict':
+              return this.#settleTerminal(answer);
+            default:
+              return assertNever(answer);
+          }
           break;
-        case 'transient':
-          if (!(await this.#backOff('confirm', answer, retry))) return this.#unreachable('confirm');
-          break;
-        case 'gone':
-        case 'canceling':
-        case 'conflict':
-          return this.#settleTerminal(answer);
+        }
         default:
-          return assertNever(answer);
+          return assertNever(result);
       }
     }
   }
 
   // -- shared steps ---------------------------------------------------------------------------------------------------
+
+  /** One keep-alive or confirmation, retried through the server's gate until an answer, the deadline or a decline. */
+  #gated(
+    operation: 'keep-alive' | 'confirm',
+    send: (strategy: ConfirmationStrategy, attempt: number) => Promise<ConfirmationAnswer>,
+  ): Promise<GatedResult<Answered>> {
+    const { clock, gate, settings, observer } = this.#owner;
+    return gatedCall(
+      { clock, gate, retry: settings.retry, random: settings.random, observer },
+      {
+        caller: this.#caller,
+        operation,
+        jobId: this.id,
+        deadline: this.#deadline(),
+        signal: (this.#interrupt ??= new AbortController()).signal,
+        // NOTE: the first try of an operation goes out even past the deadline: the server's answer (403 once the
+        // window lapsed) says more than a guess.
+        firstTryPastDeadline: true,
+        tryOnce: async (attempt): Promise<Attempt<Answered>> => {
+          const strategy = this.#strategy();
+          const answer = await send(strategy, attempt);
+          if (answer.kind === 'transient') {
+            return {
+              kind: 'transient',
+              detail: answer.detail,
+              ...(answer.wait === undefined ? {} : { wait: answer.wait }),
+            };
+          }
+          return { kind: 'answered', value: { answer, strategy } };
+        },
+      },
+    );
+  }
 
   #strategy(): ConfirmationStrategy {
     // Only called for jobs the policy confirms, which always have a strategy.
@@ -274,44 +347,6 @@ export class PendingJobHandle implements PendingJob {
     return start + ackWindowMs - deadlineMarginMs;
   }
 
-  /**
-   * Waits for the server gate. The first try of an operation always gets a moment, even past the deadline: the
-   * server's answer (403 once the window lapsed) says more than a guess.
-   */
-  #enterGate(firstTry: boolean): Promise<boolean> {
-    const deadline = firstTry ? Math.max(this.#deadline(), this.#owner.clock.now() + 1) : this.#deadline();
-    return this.#owner.gate.enter(this.#caller, deadline);
-  }
-
-  #passGate(answer: ConfirmationAnswer): void {
-    if (answer.kind !== 'transient') this.#owner.gate.answered();
-  }
-
-  /** Waits before the next try (bounded by the deadline); `false` when the deadline leaves no room for one. */
-  async #backOff(
-    operation: 'keep-alive' | 'confirm',
-    answer: Extract<ConfirmationAnswer, { kind: 'transient' }>,
-    retry: number,
-  ): Promise<boolean> {
-    const { clock, settings, gate, observer } = this.#owner;
-    const now = clock.now();
-    const wait = retryWait(settings.retry, retry, now, settings.random, answer.wait);
-    const holdUntil = wait.rule === 'backoff' ? undefined : now + wait.ms;
-    gate.failed(this.#caller, holdUntil);
-    const room = this.#deadline() - now;
-    if (room <= 0) return false;
-    const waitMs = Math.min(wait.ms, room);
-    observer.notify({
-      event: 'retry.scheduled',
-      jobId: this.id,
-      operation,
-      waitMs,
-      reason: `${answer.detail}; ${wait.rule}`,
-    });
-    await clock.sleep(waitMs);
-    return true;
-  }
-
   /** `gone`, `canceled` or `conflict`: never run; after `canceling`, one final `PUT failed/job_canceled`. */
   async #settleTerminal(
     answer: Extract<ConfirmationAnswer, { kind: 'gone' | 'canceling' | 'conflict' }>,
@@ -319,10 +354,11 @@ export class PendingJobHandle implements PendingJob {
     switch (answer.kind) {
       case 'gone':
         return this.#settle({ kind: 'gone', detail: answer.detail });
-      case 'canceling':
+      case 'canceling': {
         this.#stopKeepAliveLoop();
-        await this.#owner.release(this.#credentials, 'job_canceled');
-        return this.#settle({ kind: 'canceled', detail: 'Job-Status: canceling' });
+        const release = await this.#owner.release(this.#credentials, 'job_canceled');
+        return this.#settle({ kind: 'canceled', detail: 'Job-Status: canceling', release });
+      }
       case 'conflict':
         return this.#settle({ kind: 'conflict', detail: '409: another runner manager holds the job' });
       default:
@@ -332,8 +368,20 @@ export class PendingJobHandle implements PendingJob {
 
   async #unreachable(operation: 'keep-alive' | 'confirm'): Promise<ConfirmationOutcome> {
     this.#stopKeepAliveLoop();
-    await this.#giveUp();
-    return this.#settle({ kind: 'unreachable', detail: `no answer to ${operation} before the ack window closed` });
+    const release = await this.#giveUp();
+    return this.#settle({
+      kind: 'unreachable',
+      detail: `no answer to ${operation} before the ack window closed`,
+      ...(release === undefined ? {} : { release }),
+    });
+  }
+
+  #declined(release: Release | undefined): ConfirmationOutcome {
+    return this.#settle({
+      kind: 'declined',
+      detail: this.#declineReason ?? 'declined by the runner',
+      ...(release === undefined ? {} : { release }),
+    });
   }
 
   /**
@@ -341,20 +389,20 @@ export class PendingJobHandle implements PendingJob {
    * retries the job elsewhere (it answers `failed` with 400 while waiting anyway). Otherwise it may be running
    * server-side: release it with `runner_system_failure`.
    */
-  async #giveUp(): Promise<void> {
-    if (this.#mode !== 'two-phase') await this.#owner.release(this.#credentials, 'runner_system_failure');
+  async #giveUp(): Promise<Release | undefined> {
+    if (this.#mode === 'two-phase') return undefined;
+    return this.#owner.release(this.#credentials, 'runner_system_failure');
   }
 
-  async #prepareTimer(): Promise<void> {
-    await this.#owner.clock.sleep(this.#owner.settings.prepareTimeoutMs, this.#holding?.signal);
-    if (this.#settled === undefined && this.#finishing === undefined) {
-      await this.decline(`not confirmed within the prepare timeout (${this.#owner.settings.prepareTimeoutMs} ms)`);
-    }
-  }
-
+  /** No more keep-alives; the hold loop keeps only the prepare timer (a legacy job may still be declined). */
   #stopKeepAliveLoop(): void {
     this.#keepAlivesActive = false;
-    this.#keepAliveStop?.abort(SETTLED);
+  }
+
+  /** Ends holding the job: no keep-alive and no prepare timeout any more (it is being confirmed, declined or settled). */
+  #stopHolding(): void {
+    this.#keepAlivesActive = false;
+    this.#idle?.abort(SETTLED);
   }
 
   /** Runs network steps one at a time per job: a confirmation waits for an in-flight keep-alive's answer. */
@@ -365,7 +413,9 @@ export class PendingJobHandle implements PendingJob {
   }
 
   #settle(
-    result: { readonly kind: 'confirmed' | 'skipped' } | { readonly kind: RefusedOutcomeKind; readonly detail: string },
+    result:
+      | { readonly kind: 'confirmed' | 'skipped' }
+      | { readonly kind: RefusedOutcomeKind; readonly detail: string; readonly release?: Release },
   ): ConfirmationOutcome {
     if (this.#settled !== undefined) return this.#settled;
     const { clock } = this.#owner;
@@ -380,12 +430,12 @@ export class PendingJobHandle implements PendingJob {
     };
     const outcome: ConfirmationOutcome =
       'detail' in result
-        ? { ...facts, kind: result.kind, detail: result.detail }
+        ? { ...facts, ...result }
         : { ...facts, kind: result.kind, job: sealConfirmedJob(this.payload, result.kind, this.#mode, strategy, now) };
     this.#settled = outcome;
-    this.#stopKeepAliveLoop();
+    this.#stopHolding();
+    this.#interrupt?.abort(SETTLED);
     this.#owner.gate.leave(this.#caller);
-    this.#holding?.abort(SETTLED);
     if (!isRunnable(outcome)) this.#aborter?.abort(NOT_CONFIRMED);
     this.#owner.report(outcome);
     this.#resolve(outcome);

@@ -3,27 +3,58 @@ import type { Clock } from '../clock/clock.port.js';
 // A shared abort reason: `abort()` without one builds a DOMException with a stack trace on every wake-up.
 const WOKEN = Object.freeze({ reason: 'gate released' });
 
-/** Who is calling through the gate: one identity per retry loop (a job's keep-alive or confirmation). */
+/** Who is calling through the gate: one identity per retry loop (a job's confirmation, a trace patch…). */
 export type GateCaller = symbol;
+
+/** What {@link ServerGate.enter} lets a caller do. */
+export type GateEntry =
+  /** Send the request. */
+  | 'go'
+  /** Send it: the server is still failing, but the caller's deadline is near, so this is its last try. */
+  | 'last-try'
+  /** Do not send: the deadline passed (or the server asked everyone to wait past it), or the call was aborted. */
+  | 'closed';
+
+/** Options of {@link ServerGate}. */
+export interface ServerGateOptions {
+  /**
+   * Longest pause between the scout's tries while the server fails; each pause is jittered into [½, 1] of it, so a
+   * recovered GitLab is noticed within this long. A `Retry-After` or `RateLimit-ResetTime` overrides it. @default 2_000
+   */
+  readonly scoutIntervalMs?: number;
+  /** A caller waiting on a failing server gets one last try this long before its deadline. @default 1_000 */
+  readonly lastTryLeadMs?: number;
+  /** A number in [0, 1) for the jitter. @default Math.random */
+  readonly random?: () => number;
+}
 
 /**
  * Shared by every call to one GitLab, so a thousand jobs do not hammer a server that is down and all resume the
- * moment it is back (docs/design.md §2, "Retries"):
+ * moment it is back (docs/design.md §2, "Retries", and §2b):
  * - while the server answers, calls pass freely;
- * - once a call fails transiently, the server is `failing`: one caller at a time (the scout) goes out, the others
- *   wait, each no longer than its own deadline;
+ * - once a call fails transiently, the server is `failing`: one caller at a time (the **scout**) goes out, at a
+ *   bounded, jittered cadence ({@link ServerGate.scoutPause}); the others wait;
  * - a `Retry-After` / `RateLimit-ResetTime` holds every call until that time;
- * - any real answer (even a 4xx) proves the server is up and releases every waiting call at once.
+ * - any real answer (even a 4xx) proves the server is up and releases every waiting call at once;
+ * - a waiting caller whose deadline nears gets one last try before it, unless the server asked everyone to wait
+ *   past it.
  */
 export class ServerGate {
   readonly #clock: Clock;
+  readonly #scoutIntervalMs: number;
+  readonly #lastTryLeadMs: number;
+  readonly #random: () => number;
   #failing = false;
   #scout: GateCaller | undefined;
   #holdUntil = 0;
   readonly #waiters = new Set<AbortController>();
 
-  constructor(clock: Clock) {
+  /** @throws {RangeError} naming an option out of range */
+  constructor(clock: Clock, options: ServerGateOptions = {}) {
     this.#clock = clock;
+    this.#scoutIntervalMs = positive('scoutIntervalMs', options.scoutIntervalMs ?? 2_000);
+    this.#lastTryLeadMs = positive('lastTryLeadMs', options.lastTryLeadMs ?? 1_000);
+    this.#random = options.random ?? Math.random;
   }
 
   /** Whether calls are currently held back. */
@@ -31,44 +62,70 @@ export class ServerGate {
     return this.#failing;
   }
 
+  /** When the server asked every call to wait until (epoch ms); 0 when it did not. */
+  get heldUntil(): number {
+    return this.#holdUntil;
+  }
+
+  /** How long before its deadline a waiting caller gets its last try. */
+  get lastTryLeadMs(): number {
+    return this.#lastTryLeadMs;
+  }
+
   /**
-   * Resolves `true` when `caller` may send its request, or `false` once `deadline` (epoch ms) has passed while
-   * waiting (or `signal` aborted).
+   * Waits until `caller` may send its request: `go`, `last-try` (the deadline is near and the server still fails:
+   * send anyway, once), or `closed` (the deadline passed while waiting, the server asked everyone to wait past it,
+   * or `signal` aborted).
    */
-  async enter(caller: GateCaller, deadline: number, signal?: AbortSignal): Promise<boolean> {
+  async enter(caller: GateCaller, deadline: number, signal?: AbortSignal): Promise<GateEntry> {
+    const lastTryAt = deadline - this.#lastTryLeadMs;
     for (;;) {
       const now = this.#clock.now();
-      if (now >= deadline || signal?.aborted) return false;
+      if (now >= deadline || signal?.aborted) return 'closed';
       if (this.#holdUntil > now) {
-        await this.#wait(Math.min(this.#holdUntil, deadline) - now, signal);
+        // NOTE: the server asked for this wait; a try before it would be refused anyway.
+        if (this.#holdUntil >= deadline) return 'closed';
+        await this.#wait(this.#holdUntil - now, signal);
         continue;
       }
       if (!this.#failing || this.#scout === undefined || this.#scout === caller) {
         if (this.#failing) this.#scout = caller;
-        return true;
+        return 'go';
       }
-      await this.#wait(deadline - now, signal);
+      if (now >= lastTryAt) return 'last-try';
+      await this.#wait(lastTryAt - now, signal);
     }
   }
 
   /** The server answered (any status that is not a transient fault): release everyone. */
   answered(): void {
+    if (!this.#failing) return;
+    // NOTE: a hold stays: GitLab rate-limits per endpoint, so one answer does not lift another endpoint's limit.
     this.#failing = false;
     this.#scout = undefined;
     this.#wakeAll();
   }
 
   /**
-   * The server failed transiently for `caller`, who keeps the scout slot while it backs off. `holdUntil` (epoch
-   * ms, from `Retry-After` or `RateLimit-ResetTime`) holds every caller until then.
+   * The server failed transiently for `caller`, who becomes the scout unless another caller already is. `holdUntil`
+   * (epoch ms, from `Retry-After` or `RateLimit-ResetTime`) holds every caller until then.
    */
   failed(caller: GateCaller, holdUntil?: number): void {
     this.#failing = true;
-    this.#scout = caller;
+    this.#scout ??= caller;
     if (holdUntil !== undefined && holdUntil > this.#holdUntil) this.#holdUntil = holdUntil;
   }
 
-  /** `caller` stops retrying (it settled or its deadline passed): if it was the scout, another may take it. */
+  /**
+   * The scout's pause before its next try while the server fails: the retry policy's backoff, but never longer
+   * than the scout interval (jittered into [½, 1] of it), so the server's return is noticed within seconds.
+   */
+  scoutPause(backoffMs: number): number {
+    const cadence = Math.round(this.#scoutIntervalMs * (0.5 + 0.5 * this.#random()));
+    return Math.min(backoffMs, cadence);
+  }
+
+  /** `caller` stops retrying (it settled or its deadline passed): if it was the scout, another may take over. */
   leave(caller: GateCaller): void {
     if (this.#scout !== caller) return;
     this.#scout = undefined;
@@ -91,4 +148,11 @@ export class ServerGate {
   #wakeAll(): void {
     for (const waiter of [...this.#waiters]) waiter.abort(WOKEN);
   }
+}
+
+function positive(name: string, value: number): number {
+  if (!Number.isFinite(value) || value <= 0) {
+    throw new RangeError(`ServerGate option ${name}: expected a positive number of milliseconds, got ${value}`);
+  }
+  return value;
 }
