@@ -80,6 +80,11 @@ export class JobConfirmation {
     this.#context = createContext(this.#network, this.#clock, this.#observer, this.#gate, this.#settings);
   }
 
+  /** The gate every call of this confirmation goes through; share it with the other calls to the same GitLab. */
+  get gate(): ServerGate {
+    return this.#gate;
+  }
+
   /**
    * Starts holding a job GitLab handed out. When the policy confirms it, keep-alives go out every
    * `keepAliveIntervalMs` (jittered) until `confirm()` or `decline()`, or until `prepareTimeoutMs` declines it.

@@ -1,6 +1,6 @@
 import type { Clock } from '../clock/clock.port.js';
 import type { ExecutionResult, Executor } from '../execution/executor.port.js';
-import type { JobPayload } from '../job/job.types.js';
+import { type JobPayload, revealVariable } from '../job/job.types.js';
 import {
   type ConfirmationOutcome,
   isRunnable,
@@ -15,7 +15,7 @@ import type { RunnerInfo } from '../network/runner-info.js';
 import type { Observer } from '../observer/observer.port.js';
 import type { RetryPolicy } from '../retry/retry-policy.js';
 import { TraceShipper } from '../trace/trace-shipper.js';
-import { type FinalUpdateResult, sendFinalState } from './final-update.js';
+import { type FinalUpdateOptions, type FinalUpdateResult, sendFinalState } from './final-update.js';
 
 /**
  * Work done while GitLab holds a job pending, before it is confirmed (provisioning a VM, pulling images):
@@ -58,6 +58,8 @@ export interface JobSessionOptions {
   readonly traceIntervalMs?: number;
   /** Runs between receiving and confirming a job. @default none: confirm at once */
   readonly prepare?: PrepareJob;
+  /** How the final update retries. @default sendFinalState's defaults (10 minutes) */
+  readonly finalUpdate?: FinalUpdateOptions;
 }
 
 /** The injection token of {@link JobSession}. */
@@ -130,12 +132,19 @@ export class JobSession {
       if (stopped === undefined || reason === 'gone') stopped = reason;
       stop.abort(reason);
     };
+    const gate = this.#deps.confirmation.gate;
+    const random = this.#options.random ?? Math.random;
     const trace = new TraceShipper({
       network,
       clock,
       logger: log,
       job: job.credentials,
       info: this.#options.info,
+      gate,
+      retry: this.#options.retry,
+      random,
+      observer,
+      debugTrace: debugTraceOf(job.payload),
       ...(this.#options.traceIntervalMs === undefined ? {} : { intervalMs: this.#options.traceIntervalMs }),
       onStop: (reason) => stopWith(reason === 'gone' ? 'gone' : 'canceled'),
     });
@@ -172,24 +181,26 @@ export class JobSession {
           logger: log,
           info: this.#options.info,
           retry: this.#options.retry,
-          random: this.#options.random ?? Math.random,
+          random,
+          gate,
+          observer,
         },
         job.credentials,
         trace,
         reported,
+        this.#options.finalUpdate ?? {},
       );
       if (finalUpdate.kind === 'not-reported') log.error('final state not reported', { detail: finalUpdate.detail });
     }
-    if (finalUpdate.kind !== 'gone') {
-      observer.notify({
-        event: 'job.finished',
-        jobId: job.id,
-        state: reported.kind,
-        ...(reported.kind === 'failed' ? { failureReason: reported.failureReason } : {}),
-        ...(reported.kind === 'failed' && reported.exitCode !== undefined ? { exitCode: reported.exitCode } : {}),
-        elapsedMs: clock.now() - started,
-      });
-    }
+    observer.notify({
+      event: 'job.finished',
+      jobId: job.id,
+      state: reported.kind,
+      ...(reported.kind === 'failed' ? { failureReason: reported.failureReason } : {}),
+      ...(reported.kind === 'failed' && reported.exitCode !== undefined ? { exitCode: reported.exitCode } : {}),
+      report: finalUpdate.kind,
+      elapsedMs: clock.now() - started,
+    });
     return { result: reported, ...(stopped === undefined ? {} : { stopped }), finalUpdate };
   }
 }
@@ -212,4 +223,10 @@ function reportedResult(
       throw new Error(`unknown stop reason ${String(unreachable)}`);
     }
   }
+}
+
+/** Whether the job asked for a debug trace (`CI_DEBUG_TRACE`), so patches say `debug_trace=true` (§11 A10). */
+function debugTraceOf(payload: JobPayload): boolean {
+  const variable = payload.variables?.find((candidate) => candidate.key === 'CI_DEBUG_TRACE');
+  return variable !== undefined && revealVariable(variable) === 'true';
 }

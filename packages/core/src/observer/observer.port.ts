@@ -1,7 +1,15 @@
 import type { ConfirmationMode, OutcomeKind, StrategyName } from '../job-confirmation/confirmation.types.js';
 
 /** The operations the core performs on a job, as named in events. */
-export type JobOperation = 'keep-alive' | 'confirm' | 'release' | 'request-job';
+export type JobOperation =
+  | 'request-job'
+  | 'keep-alive'
+  | 'confirm'
+  | 'release'
+  | 'trace-patch'
+  | 'touch'
+  | 'final-update'
+  | 'recovery';
 
 /**
  * Every step the core reports. Events carry ids, kinds and numbers only: never a token, a variable or a payload.
@@ -68,9 +76,15 @@ export type RunnerEvent =
   | {
       readonly event: 'job.finished';
       readonly jobId: number;
+      /** The final state the runner reported (or tried to). */
       readonly state: 'success' | 'failed';
       readonly failureReason?: string;
       readonly exitCode?: number;
+      /**
+       * What became of the final update: `reported` (GitLab took it), `gone` (GitLab dropped the job: nothing to
+       * report), `not-reported` (no answer before it gave up; with a state store, the outbox keeps it).
+       */
+      readonly report: 'reported' | 'gone' | 'not-reported';
       readonly elapsedMs: number;
     }
   | { readonly event: 'runner.unhealthy'; readonly reason: string; readonly backoffMs: number }

@@ -38,6 +38,11 @@ export interface GatedCall<T> {
   readonly signal?: AbortSignal;
   /** The first try goes out even when the deadline already passed: an answer says more than a guess. */
   readonly firstTryPastDeadline?: boolean;
+  /**
+   * Whether a caller waiting on a failing server gets one last try shortly before its deadline. Off for calls whose
+   * work simply waits for the next round (a trace patch), so they never slip past the gate. @default true
+   */
+  readonly lastTry?: boolean;
   /** One try; `attempt` counts from 1. */
   tryOnce(attempt: number): Promise<Attempt<T>>;
 }
@@ -50,6 +55,7 @@ export interface GatedCall<T> {
  */
 export async function gatedCall<T>(deps: GatedCallDeps, call: GatedCall<T>): Promise<GatedResult<T>> {
   const { clock, gate, retry, random, observer } = deps;
+  const lastTry = call.lastTry ?? true;
   let attempts = 0;
   let detail = 'no try before the deadline';
   try {
@@ -57,7 +63,7 @@ export async function gatedCall<T>(deps: GatedCallDeps, call: GatedCall<T>): Pro
       const now = clock.now();
       const deadline =
         attempts === 0 && call.firstTryPastDeadline === true ? Math.max(call.deadline, now + 1) : call.deadline;
-      const entry = await gate.enter(call.caller, deadline, call.signal);
+      const entry = await gate.enter(call.caller, deadline, call.signal, lastTry);
       if (call.signal?.aborted) return { kind: 'aborted', attempts };
       if (entry === 'closed') return { kind: 'exhausted', attempts, detail };
       attempts += 1;
@@ -70,7 +76,7 @@ export async function gatedCall<T>(deps: GatedCallDeps, call: GatedCall<T>): Pro
       const failedAt = clock.now();
       const wait = retryWait(retry, attempts, failedAt, random, outcome.wait);
       gate.failed(call.caller, wait.rule === 'backoff' ? undefined : failedAt + wait.ms);
-      const lastTryAt = call.deadline - gate.lastTryLeadMs;
+      const lastTryAt = lastTry ? call.deadline - gate.lastTryLeadMs : call.deadline;
       if (entry === 'last-try' || failedAt >= lastTryAt) return { kind: 'exhausted', attempts, detail };
       // NOTE: never wait past the last try: a GitLab back a second before the deadline still gets the job.
       const pause = Math.min(wait.rule === 'backoff' ? gate.scoutPause(wait.ms) : wait.ms, lastTryAt - failedAt);

@@ -74,11 +74,11 @@ export class ServerGate {
 
   /**
    * Waits until `caller` may send its request: `go`, `last-try` (the deadline is near and the server still fails:
-   * send anyway, once), or `closed` (the deadline passed while waiting, the server asked everyone to wait past it,
-   * or `signal` aborted).
+   * send anyway, once; only when `lastTry` is on), or `closed` (the deadline passed while waiting, the server asked
+   * everyone to wait past it, or `signal` aborted).
    */
-  async enter(caller: GateCaller, deadline: number, signal?: AbortSignal): Promise<GateEntry> {
-    const lastTryAt = deadline - this.#lastTryLeadMs;
+  async enter(caller: GateCaller, deadline: number, signal?: AbortSignal, lastTry = true): Promise<GateEntry> {
+    const lastTryAt = lastTry ? deadline - this.#lastTryLeadMs : Number.POSITIVE_INFINITY;
     for (;;) {
       const now = this.#clock.now();
       if (now >= deadline || signal?.aborted) return 'closed';
@@ -93,7 +93,7 @@ export class ServerGate {
         return 'go';
       }
       if (now >= lastTryAt) return 'last-try';
-      await this.#wait(lastTryAt - now, signal);
+      await this.#wait(Math.min(lastTryAt, deadline) - now, signal);
     }
   }
 

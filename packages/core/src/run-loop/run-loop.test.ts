@@ -42,7 +42,7 @@ describe('job requests (not idempotent)', () => {
           ...options,
         },
       );
-    return { clock, network, recorder, loop };
+    return { clock, network, recorder, loop, confirmation };
   }
 
   it('retries only a request that never left (sent: false)', async () => {
@@ -104,5 +104,36 @@ describe('job requests (not idempotent)', () => {
     expect(network.calls.map((call) => call.method)).toEqual(['requestJob', 'updateJob']);
     expect(network.jobCalls(payload.id)).toEqual(['PUT failed']);
     expect(recorder.of('job.outcome')).toHaveLength(1);
+  });
+
+  it('the first signal aborts a job request in flight (a long poll) at once', async () => {
+    const { clock, network, loop } = scripted();
+    network.onRequestJob(
+      (call) =>
+        new Promise((_resolve, reject) => {
+          const signal = call.method === 'requestJob' ? call.input.signal : undefined;
+          signal?.addEventListener('abort', () => reject(new TransportError('aborted', true)), { once: true });
+        }),
+    );
+    const runner = loop();
+    const run = runner.run();
+    await clock.advance(1);
+    runner.stop();
+    const summary = await clock.run(run);
+    expect(summary.ended).toBe('stopped');
+    expect(network.calls.filter((call) => call.method === 'requestJob')).toHaveLength(1);
+  });
+
+  it('job requests pass the server gate: a Retry-After from any call to the server holds them too', async () => {
+    const { clock, network, loop, confirmation } = scripted();
+    const start = clock.now();
+    // Another call got a 429 with Retry-After: 10 and settled.
+    const other = Symbol('another call');
+    confirmation.gate.failed(other, start + 10_000);
+    confirmation.gate.leave(other);
+    await clock.run(loop({ once: true }).run());
+    expect(network.calls.filter((call) => call.method === 'requestJob').map((call) => call.at - start)).toEqual([
+      10_000,
+    ]);
   });
 });

@@ -1,5 +1,6 @@
 import type { JobPayload } from '../job/job.types.js';
 import { type JobReport, JobSession, type JobSessionDeps, type PrepareJob } from '../job-session/job-session.js';
+import type { Logger } from '../logger/logger.port.js';
 import {
   ClientConfigError,
   faultDetail,
@@ -9,7 +10,8 @@ import {
 } from '../network/network.errors.js';
 import type { RequestJobResult } from '../network/network.types.js';
 import type { RunnerCredentials, RunnerInfo } from '../network/runner-info.js';
-import { defaultRetryPolicy, type RetryPolicy, retryWait } from '../retry/retry-policy.js';
+import { type Attempt, gatedCall } from '../retry/gated-call.js';
+import { defaultRetryPolicy, type RetryPolicy } from '../retry/retry-policy.js';
 
 /** Options of {@link RunLoop}; see `runner-core run --help` for the flags behind them. */
 export interface RunLoopOptions {
@@ -48,6 +50,9 @@ export interface RunSummary {
   readonly exitCode: 0 | 1;
 }
 
+/** How long one job request may wait for the gate and a server's waits before it ends as failed. */
+const REQUEST_BUDGET_MS = 10 * 60_000;
+
 /** The injection token of {@link RunLoop}. */
 export const RUN_LOOP: unique symbol = Symbol('RunLoop');
 
@@ -79,6 +84,7 @@ export class RunLoop {
   readonly #shutdown = new AbortController();
   readonly #active = new Set<Promise<void>>();
   readonly #wakers = new Set<() => void>();
+  readonly #requestCaller: symbol = Symbol('job requests');
 
   constructor(deps: JobSessionDeps, options: RunLoopOptions) {
     const concurrency = options.concurrency ?? 1;
@@ -225,82 +231,119 @@ export class RunLoop {
     return { reports, ended, exitCode: failed ? 1 : 0 };
   }
 
-  /** One job request, retried only where that is safe (see the class comment). */
+  /**
+   * One job request, retried only where that is safe (see the class comment), through the server's gate: while
+   * GitLab fails or asked for a wait, job requests wait with every other call. The first signal aborts it, a long
+   * poll included.
+   */
   async #requestJob(): Promise<RequestAnswer> {
-    const { network, clock, logger } = this.#deps;
+    const { network, clock, logger, confirmation, observer } = this.#deps;
     const { credentials, info } = this.#options;
     const maxAttempts = this.#options.maxRequestAttempts ?? 5;
-    const retry = this.#options.retry ?? defaultRetryPolicy;
-    const random = this.#options.random ?? Math.random;
     const log = logger.child({ runner: credentials.token.short() });
-    for (let attempt = 1; ; attempt++) {
-      let result: RequestJobResult;
-      try {
-        result = await network.requestJob({ credentials, info, signal: this.#shutdown.signal });
-      } catch (error) {
-        if (error instanceof MalformedResponseError) {
-          log.error('job request answered with an unusable payload', { error: faultDetail(error) });
-          return { kind: 'invalid', error };
-        }
-        if (this.#shutdown.signal.aborted) return { kind: 'stopped' };
-        if (error instanceof ClientConfigError) {
-          return { kind: 'unhealthy', reason: `the GitLab client cannot be used as configured: ${error.message}` };
-        }
-        if (error instanceof TransportError && !error.sent && attempt < maxAttempts) {
-          const wait = retryWait(retry, attempt, clock.now(), random);
-          log.warn('job request failed before it was sent; retrying', { error: faultDetail(error), waitMs: wait.ms });
-          if (!(await this.#pause(wait.ms))) return { kind: 'stopped' };
-          continue;
-        }
-        if (!(error instanceof NetworkError)) throw error;
-        // NOTE: a request that may have reached GitLab is never repeated: GitLab may have assigned a job to it.
-        log.warn('job request failed', { error: faultDetail(error) });
-        return { kind: 'failed', detail: faultDetail(error) };
-      }
-      switch (result.kind) {
-        case 'job':
-          log.debug('job request answered with a job', { jobId: result.job.id, requestId: result.requestId });
-          return { kind: 'job', job: result.job };
-        case 'no-job':
-          log.debug('job request answered: no job', { requestId: result.requestId });
-          return { kind: 'none' };
-        case 'forbidden':
-          log.error('Checking for jobs... forbidden', { status: 403, requestId: result.requestId });
-          return {
-            kind: 'unhealthy',
-            reason: 'GitLab refused the runner token (403 Forbidden): check --token, or whether the runner was deleted',
-          };
-        case 'unavailable':
-        case 'rate-limited': {
-          const status = result.kind === 'unavailable' ? 503 : 429;
-          if (attempt >= maxAttempts) {
-            log.warn(`Checking for jobs... ${status} after ${attempt} tries`, { requestId: result.requestId });
-            return { kind: 'failed', detail: `${status} after ${attempt} tries` };
-          }
-          const wait = retryWait(retry, attempt, clock.now(), random, result.wait);
-          log.warn(`Checking for jobs... ${status}; retrying`, { waitMs: wait.ms, rule: wait.rule });
-          if (!(await this.#pause(wait.ms))) return { kind: 'stopped' };
-          continue;
-        }
-        case 'failed':
-          log.warn('Checking for jobs... failed', {
-            status: result.status,
-            message: result.message,
-            requestId: result.requestId,
-          });
-          return { kind: 'failed', detail: `status ${result.status}` };
-        default: {
-          const unreachable: never = result;
-          throw new Error(`unknown job request result ${JSON.stringify(unreachable)}`);
-        }
+    const signal = this.#stopping.signal;
+    const outcome = await gatedCall<RequestAnswer>(
+      {
+        clock,
+        gate: confirmation.gate,
+        retry: this.#options.retry ?? defaultRetryPolicy,
+        random: this.#options.random ?? Math.random,
+        observer,
+      },
+      {
+        caller: this.#requestCaller,
+        operation: 'request-job',
+        jobId: 0,
+        // NOTE: a server's wait longer than this ends the request; the next one waits for the gate again.
+        deadline: clock.now() + REQUEST_BUDGET_MS,
+        signal,
+        firstTryPastDeadline: true,
+        lastTry: false,
+        tryOnce: (attempt) => this.#tryRequest(attempt, maxAttempts, log),
+      },
+    );
+    switch (outcome.kind) {
+      case 'answered':
+        return outcome.value;
+      case 'aborted':
+        return { kind: 'stopped' };
+      case 'exhausted':
+        return { kind: 'failed', detail: outcome.detail };
+      default: {
+        const unreachable: never = outcome;
+        throw new Error(`unknown request outcome ${JSON.stringify(unreachable)}`);
       }
     }
   }
 
-  /** Sleeps unless stopping; `false` when stopped meanwhile. */
-  async #pause(ms: number): Promise<boolean> {
-    await this.#deps.clock.sleep(ms, this.#stopping.signal);
-    return !this.stopping;
+  /** One try of a job request: `transient` only when repeating it is safe and tries are left. */
+  async #tryRequest(attempt: number, maxAttempts: number, log: Logger): Promise<Attempt<RequestAnswer>> {
+    const { credentials, info } = this.#options;
+    const canRetry = attempt < maxAttempts;
+    let result: RequestJobResult;
+    try {
+      result = await this.#deps.network.requestJob({ credentials, info, signal: this.#stopping.signal });
+    } catch (error) {
+      if (error instanceof MalformedResponseError) {
+        log.error('job request answered with an unusable payload', { error: faultDetail(error) });
+        return { kind: 'answered', value: { kind: 'invalid', error } };
+      }
+      if (this.#stopping.signal.aborted) return { kind: 'answered', value: { kind: 'stopped' } };
+      if (error instanceof ClientConfigError) {
+        return {
+          kind: 'answered',
+          value: { kind: 'unhealthy', reason: `the GitLab client cannot be used as configured: ${error.message}` },
+        };
+      }
+      if (error instanceof TransportError && !error.sent && canRetry) {
+        return { kind: 'transient', detail: `${faultDetail(error)} (not sent)` };
+      }
+      if (!(error instanceof NetworkError)) throw error;
+      // NOTE: a request that may have reached GitLab is never repeated: GitLab may have assigned a job to it.
+      log.warn('job request failed', { error: faultDetail(error) });
+      return { kind: 'answered', value: { kind: 'failed', detail: faultDetail(error) } };
+    }
+    switch (result.kind) {
+      case 'job':
+        log.debug('job request answered with a job', { jobId: result.job.id, requestId: result.requestId });
+        return { kind: 'answered', value: { kind: 'job', job: result.job } };
+      case 'no-job':
+        log.debug('job request answered: no job', { requestId: result.requestId });
+        return { kind: 'answered', value: { kind: 'none' } };
+      case 'forbidden':
+        log.error('Checking for jobs... forbidden', { status: 403, requestId: result.requestId });
+        return {
+          kind: 'answered',
+          value: {
+            kind: 'unhealthy',
+            reason: 'GitLab refused the runner token (403 Forbidden): check --token, or whether the runner was deleted',
+          },
+        };
+      case 'unavailable':
+      case 'rate-limited': {
+        const status = result.kind === 'unavailable' ? 503 : 429;
+        if (!canRetry) {
+          log.warn(`Checking for jobs... ${status} after ${attempt} tries`, { requestId: result.requestId });
+          return { kind: 'answered', value: { kind: 'failed', detail: `${status} after ${attempt} tries` } };
+        }
+        return {
+          kind: 'transient',
+          detail: `${status} from POST /jobs/request`,
+          ...(result.wait === undefined ? {} : { wait: result.wait }),
+        };
+      }
+      case 'failed':
+        log.warn('Checking for jobs... failed', {
+          status: result.status,
+          message: result.message,
+          requestId: result.requestId,
+        });
+        return { kind: 'answered', value: { kind: 'failed', detail: `status ${result.status}` } };
+      default: {
+        const unreachable: never = result;
+        throw new Error(`unknown job request result ${JSON.stringify(unreachable)}`);
+      }
+    }
   }
 
   #track(task: Promise<void>): void {

@@ -229,8 +229,35 @@ export function lifecycleContract(
     expect(
       scene.gitlab.requestsFor(id).filter((request) => request.state === 'success' || request.state === 'failed'),
     ).toHaveLength(0);
-    expect(scene.recorder.of('job.finished')).toHaveLength(0);
+    expect(scene.recorder.of('job.finished').map((event) => event.report)).toEqual(['gone']);
   });
+
+  define(
+    'carries on after a trace patch answered 404, and reports the final state',
+    'two-phase',
+    async (expect, scene) => {
+      const { id } = scene.gitlab.enqueueJob();
+      scene.gitlab.inject('patch-trace', { status: 404 }, { jobId: id });
+      const summary = await scene.clock.run(scene.loop({ once: true }, {}, { durationMs: 2_000 }).run());
+      expect(summary.reports[0]?.execution).toMatchObject({ finalUpdate: { kind: 'reported' } });
+      expect(scene.gitlab.job(id).status).toBe('success');
+    },
+  );
+
+  define(
+    'never reports a final state over an unsent trace: a failed last patch is retried first',
+    'two-phase',
+    async (expect, scene) => {
+      const { id } = scene.gitlab.enqueueJob();
+      // The job ends before the first tick, so its only patch is the final flush: it fails twice, then lands.
+      scene.gitlab.injectSequence('patch-trace', [{ status: 503 }, { fault: 'reset' }], { jobId: id });
+      const summary = await scene.clock.run(scene.loop({ once: true }).run());
+      expect(summary.reports[0]?.execution).toMatchObject({ finalUpdate: { kind: 'reported' } });
+      expect(scene.gitlab.job(id)).toMatchObject({ status: 'success', trace: 'hello from the test executor\n' });
+      const sequence = operations(scene, id).filter((operation) => operation !== 'update-job running');
+      expect(sequence).toEqual(['patch-trace', 'patch-trace', 'patch-trace', 'update-job success']);
+    },
+  );
 
   define(
     'repeats the final update after 202, waiting the interval GitLab asked for',

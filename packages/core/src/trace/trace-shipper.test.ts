@@ -4,7 +4,9 @@ import { sendFinalState } from '../job-session/final-update.js';
 import { silentLogger } from '../logger/logger.port.js';
 import { TransportError } from '../network/network.errors.js';
 import { runnerInfo } from '../network/runner-info.js';
-import { noDelayRetryPolicy } from '../retry/retry-policy.js';
+import type { RunnerEvent } from '../observer/observer.port.js';
+import { defaultRetryPolicy, noDelayRetryPolicy } from '../retry/retry-policy.js';
+import { ServerGate } from '../retry/server-gate.js';
 import { anUpdateResult, aPatchTraceResult, jobCredentials } from '../testing/builders.js';
 import { FakeClock } from '../testing/fake-clock.js';
 import { type ScriptedCall, ScriptedNetwork } from '../testing/scripted-network.js';
@@ -22,6 +24,7 @@ function setup(options: { maxPatchBytes?: number; intervalMs?: number } = {}) {
     job,
     info: runnerInfo(),
     intervalMs: options.intervalMs ?? 1_000,
+    random: () => 0.5,
     ...(options.maxPatchBytes === undefined ? {} : { maxPatchBytes: options.maxPatchBytes }),
     onStop: (reason) => stops.push(reason),
   });
@@ -52,45 +55,44 @@ describe('TraceShipper', () => {
   });
 
   it('continues from the server offset after a range mismatch (416)', async () => {
-    const { network, trace } = setup();
+    const { clock, network, trace } = setup();
     network.onPatchTrace(aPatchTraceResult('range-mismatch', { offset: 2 }));
     trace.write('abcdef');
-    expect(await trace.flushAll()).toBe(true);
+    expect(await trace.flushAll(clock.now() + 60_000)).toBe('sent');
     expect(patches(network).map((call) => [call.input.offset, patchText(call)])).toEqual([
       [0, 'abcdef'],
       [2, 'cdef'],
     ]);
   });
 
-  it('keeps the bytes after a transient failure and sends them on the next tick', async () => {
+  it('retries a transient failure through the gate within the tick, keeping the bytes until GitLab takes them', async () => {
     const { clock, network, trace } = setup();
     network.onPatchTrace(new TransportError('connection reset', true), aPatchTraceResult('retryable'));
     trace.start();
     trace.write('abc');
     await clock.advance(1_000);
-    await clock.advance(1_000);
     expect(trace.sentBytes).toBe(0);
-    await clock.advance(1_000);
+    await clock.advance(200);
     expect(trace.sentBytes).toBe(3);
     expect(patches(network).map((call) => call.input.offset)).toEqual([0, 0, 0]);
     await trace.stop();
   });
 
   it('asks the job to stop when GitLab says canceling, and for good when the job is gone', async () => {
-    const { network, stops, trace } = setup();
+    const { clock, network, stops, trace } = setup();
     network.onPatchTrace(
       aPatchTraceResult('succeeded', { offset: 1, cancelRequested: true, jobStatus: 'canceling' }),
       aPatchTraceResult('aborted', { jobStatus: 'canceled' }),
     );
     trace.write('a');
-    await trace.flushAll();
+    await trace.flushAll(clock.now() + 60_000);
     expect(stops).toEqual(['cancel-requested']);
     trace.write('b');
-    expect(await trace.flushAll()).toBe(false);
+    expect(await trace.flushAll(clock.now() + 60_000)).toBe('gone');
     expect(stops).toEqual(['cancel-requested', 'gone']);
     expect(trace.stopReason).toBe('gone');
     trace.write('c');
-    await trace.flushAll();
+    await trace.flushAll(clock.now() + 60_000);
     expect(patches(network)).toHaveLength(2);
   });
 
@@ -157,6 +159,7 @@ describe('sendFinalState', () => {
       info: runnerInfo(),
       retry: noDelayRetryPolicy,
       random: () => 0.5,
+      gate: new ServerGate(context.clock),
     };
     return { ...context, deps };
   }
@@ -191,11 +194,11 @@ describe('sendFinalState', () => {
     expect(clock.now() - started).toBe(4_000);
   });
 
-  it('resends the whole trace after 412', async () => {
-    const { deps, network, job, trace } = finalSetup();
+  it('resends the whole trace after 412, one interval later', async () => {
+    const { deps, network, job, trace, clock } = finalSetup();
     network.onUpdateJob(anUpdateResult('trace-invalid'));
     trace.write('abc');
-    const result = await sendFinalState(deps, job, trace, { kind: 'success' });
+    const result = await clock.run(sendFinalState(deps, job, trace, { kind: 'success' }));
     expect(result.kind).toBe('reported');
     expect(patches(network).map((call) => call.input.offset)).toEqual([0, 0]);
   });
@@ -212,11 +215,15 @@ describe('sendFinalState', () => {
     expect(clock.now()).toBe(retryAfterAt);
   });
 
-  it('gives up after maxFailures transient failures', async () => {
+  it('gives up when its time is up, not after a count of failures', async () => {
     const { deps, network, job, trace, clock } = finalSetup();
-    network.onUpdateJob(anUpdateResult('retryable'), anUpdateResult('retryable'), anUpdateResult('retryable'));
-    const result = await clock.run(sendFinalState(deps, job, trace, { kind: 'success' }, { maxFailures: 3 }));
-    expect(result).toMatchObject({ kind: 'not-reported', attempts: 3 });
+    network.onUpdateJob(...Array.from({ length: 500 }, () => anUpdateResult('retryable')));
+    const started = clock.now();
+    const withBackoff = { ...deps, retry: defaultRetryPolicy };
+    const result = await clock.run(sendFinalState(withBackoff, job, trace, { kind: 'success' }, { timeoutMs: 20_000 }));
+    expect(result).toMatchObject({ kind: 'not-reported' });
+    expect(clock.now() - started).toBeLessThanOrEqual(20_000);
+    expect(clock.now() - started).toBeGreaterThanOrEqual(18_000);
   });
 
   it.each([
@@ -239,5 +246,95 @@ describe('sendFinalState', () => {
     trace.write('x');
     expect(await sendFinalState(deps, job, trace, { kind: 'success' })).toEqual({ kind: 'gone', attempts: 0 });
     expect(network.jobCalls()).toEqual([]);
+  });
+});
+
+describe('never a final state over an unsent trace; outages and server waits', () => {
+  function finalSetup() {
+    const context = setup();
+    const events: RunnerEvent[] = [];
+    const deps = {
+      network: context.network,
+      clock: context.clock,
+      logger: silentLogger,
+      info: runnerInfo(),
+      retry: defaultRetryPolicy,
+      random: () => 0.5,
+      gate: new ServerGate(context.clock, { random: () => 0.5 }),
+      observer: { notify: (event: RunnerEvent) => events.push(event) },
+    };
+    return { ...context, deps, events };
+  }
+
+  it('a trace patch failing at the final flush fails the attempt: the final state waits for the whole trace', async () => {
+    const { deps, network, job, trace, clock } = finalSetup();
+    network.onPatchTrace(aPatchTraceResult('retryable', { status: 503 }));
+    trace.write('the whole log\n');
+    const result = await clock.run(sendFinalState(deps, job, trace, { kind: 'success' }));
+    expect(result.kind).toBe('reported');
+    expect(network.calls.map((call) => call.method)).toEqual(['patchTrace', 'patchTrace', 'updateJob']);
+    const put = network.calls[2];
+    expect(put?.method === 'updateJob' && put.input.output?.bytesize).toBe(14);
+    expect(trace.sentBytes).toBe(14);
+  });
+
+  it('keeps trying for at least 9 minutes (gitlab-runner: 10 × 5 tries, back-off up to 60 s), observably', async () => {
+    const { deps, network, job, trace, clock, events } = finalSetup();
+    network.onUpdateJob(...Array.from({ length: 2_000 }, () => anUpdateResult('retryable', { status: 502 })));
+    const started = clock.now();
+    const result = await clock.run(sendFinalState(deps, job, trace, { kind: 'success' }), 100_000);
+    expect(result.kind).toBe('not-reported');
+    expect(clock.now() - started).toBeGreaterThanOrEqual(9 * 60_000);
+    expect(clock.now() - started).toBeLessThanOrEqual(11 * 60_000);
+    const retries = events.filter((event) => event.event === 'retry.scheduled' && event.operation === 'final-update');
+    expect(retries.length).toBeGreaterThan(10);
+  });
+
+  it('a patch answered 429 with Retry-After: 60 is not repeated before 60 s', async () => {
+    const { clock, network, trace } = setup();
+    network.onPatchTrace((call) =>
+      aPatchTraceResult('retryable', { status: 429, wait: { retryAfterAt: call.at + 60_000 } }),
+    );
+    trace.start();
+    trace.write('abc');
+    await clock.advance(1_000);
+    await clock.advance(58_000);
+    expect(patches(network)).toHaveLength(1);
+    await clock.advance(3_000);
+    expect(patches(network)).toHaveLength(2);
+    expect((patches(network)[1]?.at ?? 0) - (patches(network)[0]?.at ?? 0)).toBeGreaterThanOrEqual(60_000);
+    await trace.stop();
+  });
+
+  it('waits at most 15 minutes after a 202, whatever interval GitLab asks for', async () => {
+    const { deps, network, job, trace, clock } = finalSetup();
+    network.onUpdateJob(anUpdateResult('accepted', { updateIntervalMs: 99_999_000 }));
+    const started = clock.now();
+    const result = await clock.run(sendFinalState(deps, job, trace, { kind: 'success' }));
+    expect(result.kind).toBe('reported');
+    expect(clock.now() - started).toBe(15 * 60_000);
+  });
+
+  it('a patch answered 404 does not stop the job (docs/gitlab-protocol.md §11 A1): the final state still goes out', async () => {
+    const { deps, network, job, trace, clock, stops } = finalSetup();
+    network.onPatchTrace(aPatchTraceResult('not-found'));
+    trace.write('abc');
+    const result = await clock.run(sendFinalState(deps, job, trace, { kind: 'success' }));
+    expect(stops).toEqual([]);
+    expect(result.kind).toBe('reported');
+    expect(network.jobCalls()).toEqual(['PUT success']);
+  });
+
+  it('a touch counts only when it succeeded: a failed one is tried again at the next tick (§11 A4)', async () => {
+    const { clock, network, trace } = setup();
+    network.onUpdateJob(anUpdateResult('retryable', { status: 503 }), anUpdateResult('succeeded'));
+    trace.start();
+    await clock.advance(30_000);
+    expect(network.jobCalls()).toEqual(['PUT running']);
+    await clock.advance(1_000);
+    expect(network.jobCalls()).toEqual(['PUT running', 'PUT running']);
+    await clock.advance(29_000);
+    expect(network.jobCalls()).toHaveLength(2);
+    await trace.stop();
   });
 });

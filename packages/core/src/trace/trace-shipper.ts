@@ -7,9 +7,16 @@ import { faultDetail } from '../network/network.errors.js';
 import type { Network } from '../network/network.port.js';
 import type { JobAnswerHints, PatchTraceResult, UpdateJobResult } from '../network/network.types.js';
 import type { RunnerInfo } from '../network/runner-info.js';
+import type { Observer } from '../observer/observer.port.js';
+import { type Attempt, gatedCall } from '../retry/gated-call.js';
+import { defaultRetryPolicy, type RetryPolicy } from '../retry/retry-policy.js';
+import { ServerGate } from '../retry/server-gate.js';
 
 /** Why the shipper asks the job to stop. */
 export type TraceStopReason = 'cancel-requested' | 'gone';
+
+/** How a flush ended: GitLab has every byte, the job is gone, or bytes are still unsent at the deadline. */
+export type FlushResult = 'sent' | 'gone' | 'unsent';
 
 /** Options of {@link TraceShipper}. */
 export interface TraceShipperOptions {
@@ -18,41 +25,60 @@ export interface TraceShipperOptions {
   readonly logger: Logger;
   readonly job: JobCredentials;
   readonly info: RunnerInfo;
+  /** The gate of every call to this GitLab (share the confirmation's). @default a gate of its own */
+  readonly gate?: ServerGate;
+  /** Backoff between tries of a patch or a touch. @default defaultRetryPolicy */
+  readonly retry?: RetryPolicy;
+  /** @default Math.random */
+  readonly random?: () => number;
+  /** Told of every retry. @default none */
+  readonly observer?: Observer;
   /** Time between trace patches, until the server sets another with `X-GitLab-Trace-Update-Interval`. @default 3_000 */
   readonly intervalMs?: number;
-  /** With nothing sent for this long, a `PUT state=running` tells GitLab the job is alive. @default 30_000 */
+  /**
+   * With nothing sent for this long, a `PUT state=running` tells GitLab the job is alive and learns of a cancel;
+   * shorter when the server sets a shorter update interval (it does while someone watches the job). @default 30_000
+   */
   readonly forceSendIntervalMs?: number;
   /** Largest patch, in bytes. @default 1_048_576 */
   readonly maxPatchBytes?: number;
   /** Output beyond this many bytes is dropped (a notice is written once). @default 4_194_304 */
   readonly outputLimitBytes?: number;
+  /** Patches carry `debug_trace=true` (the job set `CI_DEBUG_TRACE`). @default false */
+  readonly debugTrace?: boolean;
   /**
-   * Called when GitLab says the job must stop: canceled by a user (`cancel-requested`), or gone (403, 404,
+   * Called when GitLab says the job must stop: canceled by a user (`cancel-requested`), or gone (403,
    * `Job-Status: canceled/failed`). Once per reason; `gone` may follow `cancel-requested`.
    */
   readonly onStop: (reason: TraceStopReason) => void;
 }
 
 /** Longest interval a server may impose (gitlab-runner's `MaxUpdateInterval`). */
-const MAX_INTERVAL_MS = 15 * 60_000;
-/** Range mismatches answered in a row before a flush gives up until the next tick. */
+export const MAX_UPDATE_INTERVAL_MS = 15 * 60_000;
+/** Range mismatches answered in a row before a flush leaves the rest to the next one. */
 const MAX_RANGE_RETRIES = 3;
 
 /**
  * Ships a running job's output to GitLab as its trace (`PATCH /jobs/:id/trace`), as gitlab-runner's trace watcher
- * does (docs/gitlab-protocol.md §6.3, §7): every interval the unsent bytes go out in patches of at most 1 MiB; `416`
- * restarts from the server's offset; `Job-Status: canceling` asks the job to stop (canceled); `403`, `404` or
- * `Job-Status: canceled/failed` ask it to stop for good (gone); transient failures keep the bytes for the next
- * tick. With nothing to send for 30 s, a `PUT state=running` with the trace checksum keeps the job alive.
+ * does (docs/gitlab-protocol.md §6.3, §7, §11): each tick the unsent bytes go out in patches of at most 1 MiB;
+ * `416` restarts from the server's offset; `Job-Status: canceling` asks the job to stop (canceled); `403` or
+ * `Job-Status: canceled/failed` ask it to stop for good (gone); a `404` is logged and skipped (A1). Every call goes
+ * through the server's gate: transient failures are retried within the tick, honour `Retry-After`, and keep the
+ * bytes for the next tick. With nothing sent for a while, a `PUT state=running` (a touch) keeps the job alive; it
+ * counts only when it succeeded (A4).
  *
  * It is the executor's {@link TraceSink}: `write` only buffers, so output never waits on the network.
  */
 export class TraceShipper implements TraceSink {
   readonly #options: TraceShipperOptions;
+  readonly #gate: ServerGate;
+  readonly #caller: symbol;
   readonly #chunks: Buffer[] = [];
   #length = 0;
   #sent = 0;
   #intervalMs: number;
+  /** The interval the server asked for, when it did (it also shortens the touch interval). */
+  #serverIntervalMs: number | undefined;
   #lastSentAt: number;
   #dropped = false;
   #stopReason: TraceStopReason | undefined;
@@ -62,11 +88,13 @@ export class TraceShipper implements TraceSink {
 
   constructor(options: TraceShipperOptions) {
     this.#options = options;
+    this.#gate = options.gate ?? new ServerGate(options.clock);
+    this.#caller = Symbol(`trace of job ${options.job.id}`);
     this.#intervalMs = options.intervalMs ?? 3_000;
     this.#lastSentAt = options.clock.now();
   }
 
-  /** Buffers output; bytes beyond the output limit are dropped with one notice. */
+  /** Buffers output; bytes beyond the output limit are dropped with one notice (never mid-character). */
   write(chunk: string | Uint8Array): void {
     const bytes = typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : Buffer.from(chunk);
     const limit = this.#options.outputLimitBytes ?? 4 * 1024 * 1024;
@@ -74,7 +102,9 @@ export class TraceShipper implements TraceSink {
       if (this.#dropped) return;
       this.#dropped = true;
       const notice = Buffer.from(`\nWARNING: job output exceeded ${limit} bytes; the rest is not shown\n`);
-      const room = Math.max(0, limit - this.#length);
+      let room = Math.max(0, limit - this.#length);
+      // NOTE: a UTF-8 continuation byte (10xxxxxx) at the cut means a character would be split: cut before it.
+      while (room > 0 && room < bytes.byteLength && ((bytes[room] ?? 0) & 0xc0) === 0x80) room -= 1;
       this.#append(bytes.subarray(0, room));
       this.#append(notice);
       return;
@@ -105,7 +135,7 @@ export class TraceShipper implements TraceSink {
     return `crc32:${value.toString(16).padStart(8, '0')}`;
   }
 
-  /** The interval in force (the server may change it); also the wait between final-update retries after 202. */
+  /** The interval in force (the server may change it); also the wait between final-update tries after 202 or 412. */
   get intervalMs(): number {
     return this.#intervalMs;
   }
@@ -127,23 +157,29 @@ export class TraceShipper implements TraceSink {
     await this.#lane;
   }
 
-  /** Sends everything unsent. Resolves `true` when GitLab has the whole trace. */
-  flushAll(): Promise<boolean> {
-    return this.#serially(() => this.#flush());
+  /**
+   * Sends everything unsent, retrying through the gate until `deadline` (epoch ms). @returns `sent` when GitLab has
+   * the whole trace, `gone` when the job is no longer ours, `unsent` when bytes are left at the deadline.
+   */
+  flushAll(deadline: number): Promise<FlushResult> {
+    return this.#serially(() => this.#flush(deadline));
   }
 
-  /** GitLab could not validate the trace (412): send it again from the start. */
-  resendAll(): Promise<boolean> {
-    return this.#serially(async () => {
-      this.#sent = 0;
-      return this.#flush();
-    });
+  /** GitLab could not validate the trace (412): the next flush sends it again from the start. */
+  rewind(): void {
+    this.#sent = 0;
+  }
+
+  /** Sets the interval in force (gitlab-runner goes back to 3 s when the final update starts). */
+  resetInterval(ms: number): void {
+    this.#intervalMs = ms;
   }
 
   /** Applies the answer hints of any call about this job (interval changes, cancellation). */
   applyHints(hints: JobAnswerHints): void {
     if (hints.updateIntervalMs !== undefined && hints.updateIntervalMs > 0) {
-      this.#intervalMs = Math.min(hints.updateIntervalMs, MAX_INTERVAL_MS);
+      this.#serverIntervalMs = Math.min(hints.updateIntervalMs, MAX_UPDATE_INTERVAL_MS);
+      this.#intervalMs = this.#serverIntervalMs;
     }
     if (hints.cancelRequested) this.#requestStop('cancel-requested');
   }
@@ -154,26 +190,45 @@ export class TraceShipper implements TraceSink {
       await clock.sleep(this.#intervalMs, this.#ticker.signal);
       if (this.#ticker.signal.aborted) return;
       await this.#serially(async () => {
-        if (this.#sent < this.#length) await this.#flush();
-        else if (clock.now() - this.#lastSentAt >= (this.#options.forceSendIntervalMs ?? 30_000)) await this.#touch();
+        // NOTE: one tick's retries end with the tick; what is left goes with the next one.
+        const tickEnds = clock.now() + this.#intervalMs;
+        if (this.#sent < this.#length) await this.#flush(tickEnds);
+        else if (clock.now() - this.#lastSentAt >= this.#touchIntervalMs()) await this.#touch(tickEnds);
       });
     }
   }
 
-  async #flush(): Promise<boolean> {
+  /** 30 s, or the server's update interval when it is shorter: a silent job then learns of a cancel that soon. */
+  #touchIntervalMs(): number {
+    const force = this.#options.forceSendIntervalMs ?? 30_000;
+    return this.#serverIntervalMs === undefined ? force : Math.min(force, this.#serverIntervalMs);
+  }
+
+  async #flush(deadline: number): Promise<FlushResult> {
     const { network, job, logger } = this.#options;
     const maxPatch = this.#options.maxPatchBytes ?? 1024 * 1024;
     let mismatches = 0;
-    while (this.#sent < this.#length && this.#stopReason !== 'gone') {
+    while (this.#sent < this.#length) {
+      if (this.#stopReason === 'gone') return 'gone';
       const offset = this.#sent;
       const content = this.#slice(offset, Math.min(this.#length, offset + maxPatch));
-      let result: PatchTraceResult;
-      try {
-        result = await network.patchTrace(job, { content, offset });
-      } catch (error) {
-        logger.warn('trace patch failed; will retry', { error: faultDetail(error) });
-        return false;
-      }
+      const patch = await this.#gated('trace-patch', deadline, async (): Promise<Attempt<PatchTraceResult>> => {
+        try {
+          const result = await network.patchTrace(job, {
+            content,
+            offset,
+            ...(this.#options.debugTrace === true ? { debugTrace: true } : {}),
+          });
+          if (result.kind === 'retryable' || result.kind === 'failed') {
+            return transient(`${result.status} from PATCH /jobs/:id/trace`, result);
+          }
+          return { kind: 'answered', value: result };
+        } catch (error) {
+          return { kind: 'transient', detail: faultDetail(error) };
+        }
+      });
+      if (patch.kind !== 'answered') return 'unsent';
+      const result = patch.value;
       this.applyHints(result);
       switch (result.kind) {
         case 'succeeded':
@@ -184,42 +239,78 @@ export class TraceShipper implements TraceSink {
           // NOTE: 416 carries the server's size in `Range: 0-<size>`: continue from there.
           this.#sent = Math.min(this.#length, Math.max(0, result.offset));
           mismatches += 1;
-          if (mismatches > MAX_RANGE_RETRIES) return false;
+          if (mismatches > MAX_RANGE_RETRIES) return 'unsent';
+          break;
+        case 'not-found':
+          // NOTE: gitlab-runner carries on after a 404 (docs/gitlab-protocol.md §11 A1): the job still ends with its
+          // final state, which carries the trace's size and checksum.
+          logger.warn('trace patch answered 404; the job goes on', { jobId: job.id, offset });
+          this.#sent = this.#length;
           break;
         case 'aborted':
-        case 'not-found':
           this.#requestStop('gone');
-          return false;
+          return 'gone';
+        // NOTE: never here (the gated call retries them); listed so the switch stays exhaustive.
         case 'retryable':
         case 'failed':
-          logger.warn('trace patch not accepted; will retry', { status: result.status });
-          return false;
+          return 'unsent';
         default: {
           const unreachable: never = result;
           throw new Error(`unknown trace patch result ${JSON.stringify(unreachable)}`);
         }
       }
     }
-    return this.#sent >= this.#length;
+    return 'sent';
   }
 
   /** `PUT state=running` with the checksum: the job is alive though it printed nothing for a while. */
-  async #touch(): Promise<void> {
-    const { network, job, info, logger, clock } = this.#options;
-    this.#lastSentAt = clock.now();
-    let result: UpdateJobResult;
-    try {
-      result = await network.updateJob(job, {
-        info,
-        state: 'running',
-        output: { checksum: this.checksum, bytesize: this.#length },
-      });
-    } catch (error) {
-      logger.warn('job touch failed', { error: faultDetail(error) });
-      return;
-    }
-    this.applyHints(result);
-    if (result.kind === 'aborted') this.#requestStop('gone');
+  async #touch(deadline: number): Promise<void> {
+    const { network, job, info } = this.#options;
+    const touch = await this.#gated('touch', deadline, async (): Promise<Attempt<UpdateJobResult>> => {
+      try {
+        const result = await network.updateJob(job, {
+          info,
+          state: 'running',
+          output: { checksum: this.checksum, bytesize: this.#length },
+        });
+        if (result.kind === 'retryable') return transient(`${result.status} from PUT /jobs/:id`, result);
+        return { kind: 'answered', value: result };
+      } catch (error) {
+        return { kind: 'transient', detail: faultDetail(error) };
+      }
+    });
+    // NOTE: a touch counts only when GitLab took it; a failed one is tried again at the next tick (§11 A4).
+    if (touch.kind !== 'answered') return;
+    this.applyHints(touch.value);
+    if (touch.value.kind === 'aborted') this.#requestStop('gone');
+    else this.#lastSentAt = this.#options.clock.now();
+  }
+
+  #gated<T>(
+    operation: 'trace-patch' | 'touch',
+    deadline: number,
+    tryOnce: () => Promise<Attempt<T>>,
+  ): ReturnType<typeof gatedCall<T>> {
+    const { clock, observer } = this.#options;
+    return gatedCall(
+      {
+        clock,
+        gate: this.#gate,
+        retry: this.#options.retry ?? defaultRetryPolicy,
+        random: this.#options.random ?? Math.random,
+        ...(observer === undefined ? {} : { observer }),
+      },
+      {
+        caller: this.#caller,
+        operation,
+        jobId: this.#options.job.id,
+        deadline,
+        firstTryPastDeadline: true,
+        // NOTE: what a tick leaves unsent waits for the next one, so no last try that would slip past the gate.
+        lastTry: false,
+        tryOnce,
+      },
+    );
   }
 
   #requestStop(reason: TraceStopReason): void {
@@ -244,4 +335,8 @@ export class TraceShipper implements TraceSink {
     this.#lane = run.catch(() => undefined);
     return run;
   }
+}
+
+function transient(detail: string, result: JobAnswerHints): Attempt<never> {
+  return { kind: 'transient', detail, ...(result.wait === undefined ? {} : { wait: result.wait }) };
 }
