@@ -428,3 +428,36 @@ function catchError(run: () => unknown): unknown {
   }
   throw new Error('expected an error, got none');
 }
+
+describe('hostile answers (found by the fuzzer)', () => {
+  const request = (secrets: readonly Secret[]) => requestOf('PUT /api/v4/jobs/4242', secrets);
+  const jobToken = new Secret(JOB_TOKEN);
+
+  it('a deeply nested error message is a bounded message, not a stack overflow', () => {
+    const body = Buffer.from(`${'{"message":'.repeat(20_000)}"bottom"${'}'.repeat(20_000)}`);
+    const deep = `{"message":${'['.repeat(50_000)}${']'.repeat(50_000)}}`;
+    for (const raw of [body, Buffer.from(deep)]) {
+      const result = decodeUpdateJob(request([jobToken]), answer(409, json, raw.toString()), NOW, 'id');
+      expect(result.kind).toBe('conflict');
+    }
+    expect(serverMessage(answer(409, json, deep), []).length).toBeLessThanOrEqual(501);
+  });
+
+  it('a token echoed in Job-Status, X-Request-Id or X-GitLab-Last-Update never reaches the result', () => {
+    const echo = `echo ${JOB_TOKEN}`;
+    const result = decodeUpdateJob(
+      request([jobToken]),
+      answer(413, { 'Job-Status': echo, 'X-GitLab-Last-Update': echo }),
+      NOW,
+      `id ${JOB_TOKEN}`,
+    );
+    expect(JSON.stringify(result)).not.toContain(JOB_TOKEN);
+    const job = decodeRequestJob(
+      requestOf('POST /api/v4/jobs/request', [new Secret(RUNNER_TOKEN)]),
+      answer(204, { 'X-GitLab-Last-Update': `v ${RUNNER_TOKEN}` }),
+      NOW,
+      'id',
+    );
+    expect(JSON.stringify(job)).not.toContain(RUNNER_TOKEN);
+  });
+});

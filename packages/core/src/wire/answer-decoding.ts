@@ -5,7 +5,7 @@ import type {
   RunnerStatusResult,
   UpdateJobResult,
 } from '../network/network.types.js';
-import type { Secret } from '../secret/secret.js';
+import { redact, type Secret } from '../secret/secret.js';
 import {
   classifyPatchTrace,
   classifyRequestJob,
@@ -17,20 +17,37 @@ import {
 } from './answer-classification.js';
 import { decodeJobPayload, JobPayloadError, readableCredentials } from './job-payload-decoding.js';
 import { parseJson, serverMessage } from './server-message.js';
-import type { WireRequest, WireResponse } from './wire-message.js';
+import type { WireHeaders, WireRequest, WireResponse } from './wire-message.js';
 
 /*
  * From an HTTP answer to the `Network` port's result: classification (answer-classification.ts), the 201 body's
  * checks and decoding, and the server's message, redacted. Shared by every adapter.
  */
 
-/** The {@link WireAnswer} of a response; its `message` (for error statuses) is token-free. */
+/** The headers whose values reach results (and so logs): a server echoing a token in them must not leak it. */
+const ECHOED_HEADERS = new Set(['job-status', 'x-request-id', 'x-gitlab-last-update']);
+
+/** The {@link WireAnswer} of a response; its `message` and the header values results carry are token-free. */
 export function toWireAnswer(response: WireResponse, secrets: ReadonlyArray<Secret | undefined>): WireAnswer {
   return wireAnswer(
     response.status,
-    response.headers,
+    redactedHeaders(response.headers, secrets),
     response.status >= 300 ? serverMessage(response, secrets) : undefined,
   );
+}
+
+function redactedHeaders(headers: WireHeaders, secrets: ReadonlyArray<Secret | undefined>): WireHeaders {
+  let copy: Record<string, string | readonly string[] | number | undefined> | undefined;
+  for (const name in headers) {
+    const value = headers[name];
+    if (value === undefined || !ECHOED_HEADERS.has(name.toLowerCase())) continue;
+    const text = Array.isArray(value) ? value.join(', ') : String(value);
+    const clean = redact(text, secrets);
+    if (clean === text) continue;
+    copy ??= { ...headers };
+    copy[name] = clean;
+  }
+  return copy ?? headers;
 }
 
 /** Whether a `Content-Type` is JSON: `application/json`, parameters (`; charset=utf-8`) allowed (T12). */
@@ -53,6 +70,7 @@ export function decodeRequestJob(
   requestId: string,
 ): RequestJobResult {
   const answer = toWireAnswer(response, request.secrets);
+  requestId = redact(requestId, request.secrets);
   const classified = classifyRequestJob(answer, now, requestId);
   if (classified.kind !== 'job') return classified;
   const body = parseJson(response.body);
@@ -86,7 +104,7 @@ export function decodeUpdateJob(
   now: number,
   requestId: string,
 ): UpdateJobResult {
-  return classifyUpdateJob(toWireAnswer(response, request.secrets), now, requestId);
+  return classifyUpdateJob(toWireAnswer(response, request.secrets), now, redact(requestId, request.secrets));
 }
 
 /** The answer to `POST /jobs/:id/runner_status`: as an update, plus `unsupported` for a missing route. */
@@ -96,7 +114,7 @@ export function decodeRunnerStatus(
   now: number,
   requestId: string,
 ): RunnerStatusResult {
-  return classifyRunnerStatus(toWireAnswer(response, request.secrets), now, requestId);
+  return classifyRunnerStatus(toWireAnswer(response, request.secrets), now, redact(requestId, request.secrets));
 }
 
 /** The answer to `PATCH /jobs/:id/trace` (§7); `sentEnd` = start + bytes sent. */
@@ -107,5 +125,5 @@ export function decodePatchTrace(
   sentEnd: number,
   requestId: string,
 ): PatchTraceResult {
-  return classifyPatchTrace(toWireAnswer(response, request.secrets), now, sentEnd, requestId);
+  return classifyPatchTrace(toWireAnswer(response, request.secrets), now, sentEnd, redact(requestId, request.secrets));
 }

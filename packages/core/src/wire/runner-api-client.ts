@@ -1,7 +1,7 @@
 import { type Clock, systemClock } from '../clock/clock.port.js';
 import type { JobCredentials, JobPayload } from '../job/job.types.js';
 import { type LogFields, type Logger, silentLogger } from '../logger/logger.port.js';
-import { NetworkError } from '../network/network.errors.js';
+import { NetworkError, UnexpectedStatusError } from '../network/network.errors.js';
 import type { Network } from '../network/network.port.js';
 import type {
   PatchTraceInput,
@@ -13,7 +13,7 @@ import type {
   UpdateJobInput,
   UpdateJobResult,
 } from '../network/network.types.js';
-import type { Secret } from '../secret/secret.js';
+import { redact, type Secret } from '../secret/secret.js';
 import { decodePatchTrace, decodeRequestJob, decodeRunnerStatus, decodeUpdateJob } from './answer-decoding.js';
 import {
   type EncodeContext,
@@ -160,9 +160,22 @@ export class RunnerApiClient implements Network {
       this.#logger.warn('Request failed', { ...fields, requestId: sentId, error: message });
       throw error;
     }
+    if (response.status < 200 || (response.status >= 300 && response.status < 400)) {
+      // NOTE: informational and redirect statuses are no answer of the runner API (a transport follows or refuses
+      // redirects before they get here).
+      const error = new UnexpectedStatusError(`${request.what} answered ${response.status}`, response.status);
+      this.#logger.warn('Request answered with an unexpected status', {
+        ...fields,
+        requestId: sentId,
+        status: response.status,
+      });
+      throw error;
+    }
     const serverId = headerValue(response, 'x-request-id');
-    // NOTE: the server's id names the call in GitLab's logs, so it wins (gitlab-runner logs it as correlation id).
-    return { response, requestId: serverId === undefined || serverId === '' ? sentId : serverId };
+    // NOTE: the server's id names the call in GitLab's logs, so it wins (gitlab-runner logs it as correlation id);
+    // a server echoing a token in it gets it redacted.
+    const requestId = serverId === undefined || serverId === '' ? sentId : redact(serverId, request.secrets);
+    return { response, requestId };
   }
 
   #logJobRequest(result: RequestJobResult, response: WireResponse, line: LogFields, token: Secret): void {

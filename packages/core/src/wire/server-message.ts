@@ -49,10 +49,20 @@ export function serverMessage(response: WireResponse, secrets: ReadonlyArray<Sec
   if (body.ok && isRecord(body.value)) {
     const detail = body.value.message ?? body.value.error;
     if (typeof detail === 'string' && detail !== '') text = detail;
-    else if (detail !== undefined && detail !== null) text = `${line} (${JSON.stringify(detail)})`;
+    else if (detail !== undefined && detail !== null) text = `${line} (${describeJson(detail)})`;
   }
   const redacted = redact(text, secrets);
   return redacted.length > MAX_MESSAGE_LENGTH ? `${redacted.slice(0, MAX_MESSAGE_LENGTH)}…` : redacted;
+}
+
+/** A JSON value as text for a message; a value too deep to print (a hostile body) is named, not printed. */
+function describeJson(value: unknown): string {
+  try {
+    const text = JSON.stringify(value);
+    return text.length > MAX_MESSAGE_LENGTH ? `${text.slice(0, MAX_MESSAGE_LENGTH)}…` : text;
+  } catch {
+    return 'a message too deeply nested to show';
+  }
 }
 
 /** A parsed JSON body, or why it did not parse (never the text itself: a body may hold a token). */
