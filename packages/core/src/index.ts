@@ -113,4 +113,25 @@ export {
 export { type GateCaller, type GateEntry, ServerGate, type ServerGateOptions } from './retry/server-gate.js';
 export { RUN_LOOP, RunLoop, type RunLoopOptions, type RunSummary } from './run-loop/run-loop.js';
 export { redact, Secret, secret, shortToken } from './secret/secret.js';
-export { TraceShipper, type TraceShipperOptions, type TraceStopReason } from './trace/trace-shipper.js';
+export { InMemoryStateStore } from './state/in-memory-state-store.js';
+export {
+  executionResultOf,
+  OutboxCourier,
+  type OutboxCourierDeps,
+  type OutboxCourierOptions,
+} from './state/outbox-courier.js';
+export { RESTART_NOTICE, type RecoveryDeps, recoverState } from './state/recovery.js';
+export {
+  type JournalEntry,
+  type OutboxEntry,
+  STATE_STORE,
+  type StateStore,
+  type StoredState,
+} from './state/state-store.port.js';
+export {
+  type FlushResult,
+  MAX_UPDATE_INTERVAL_MS,
+  TraceShipper,
+  type TraceShipperOptions,
+  type TraceStopReason,
+} from './trace/trace-shipper.js';

@@ -51,6 +51,16 @@ export function logObserver(logger: Logger): Observer {
         case 'job.finished':
           logger.info('job finished', { ...event });
           return;
+        case 'outbox.kept':
+          logger.warn('final state kept in the outbox; it is sent again in the background', { jobId: event.jobId });
+          return;
+        case 'outbox.delivered':
+          if (event.result === 'refused') logger.error('GitLab refused a final state of the outbox', { ...event });
+          else logger.info('final state of the outbox delivered', { ...event });
+          return;
+        case 'job.recovered':
+          logger.warn(`job left in flight by the previous run: ${event.action}`, { ...event });
+          return;
         case 'runner.unhealthy':
           logger.error(`runner unhealthy: ${event.reason}`, { backoffMs: event.backoffMs });
           return;

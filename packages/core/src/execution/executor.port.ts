@@ -29,6 +29,11 @@ export type ExecutionResult =
 export interface Executor {
   /** Resolves with the result; rejects only on a fault of the executor itself (reported as `runner_system_failure`). */
   execute(job: ConfirmedJob, context: ExecutionContext): Promise<ExecutionResult>;
+  /**
+   * Removes what the executor left behind for a job that ended without it — the runner was killed while the job ran
+   * (a build folder, a VM). Called once at start-up for each such job. @default nothing to clean up
+   */
+  cleanUp?(jobId: number): Promise<void>;
 }
 
 /** The injection token of {@link Executor}. */

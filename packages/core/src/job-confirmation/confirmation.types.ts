@@ -146,6 +146,11 @@ export interface PendingJob {
   /** What the server is doing with the job, as far as the keep-alives told. */
   readonly mode: ConfirmationMode;
   /**
+   * Settles when the first keep-alive tells the mode (`two-phase` or `legacy`); never when none does. A runner that
+   * journals its jobs records it, so after a crash it knows whether GitLab holds the job or runs it.
+   */
+  readonly modeKnown: Promise<Exclude<ConfirmationMode, 'unknown'>>;
+  /**
    * Aborted as soon as the job can no longer be confirmed (gone, canceled, conflict, window lapsed, declined):
    * pass it to the preparation so it stops.
    */

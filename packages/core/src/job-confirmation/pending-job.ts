@@ -45,6 +45,8 @@ export class PendingJobHandle implements PendingJob {
   readonly outcome: Promise<ConfirmationOutcome>;
 
   readonly #owner: Context;
+  #modeKnown: Promise<Exclude<ConfirmationMode, 'unknown'>> | undefined;
+  #tellMode: ((mode: Exclude<ConfirmationMode, 'unknown'>) => void) | undefined;
   readonly #credentials: JobCredentials;
   readonly #receivedAt: number;
   readonly #caller: GateCaller;
@@ -98,6 +100,15 @@ export class PendingJobHandle implements PendingJob {
 
   get mode(): ConfirmationMode {
     return this.#mode;
+  }
+
+  get modeKnown(): Promise<Exclude<ConfirmationMode, 'unknown'>> {
+    // Created on demand: embedders that do not journal never pay for it.
+    this.#modeKnown ??= new Promise((resolve) => {
+      if (this.#mode !== 'unknown') resolve(this.#mode);
+      else this.#tellMode = resolve;
+    });
+    return this.#modeKnown;
   }
 
   get signal(): AbortSignal {
@@ -173,6 +184,7 @@ export class PendingJobHandle implements PendingJob {
         if (answer.kind === 'ok') this.#mode = 'two-phase';
         // NOTE: a 400 to `pending` (with or without `Job-Status: canceling`) means the server is not holding the job.
         if (answer.kind === 'rejected' || (answer.kind === 'canceling' && answer.rejected)) this.#mode = 'legacy';
+        if (this.#mode !== 'unknown') this.#tellMode?.(this.#mode);
         this.#owner.observer.notify({
           event: 'keep-alive.answered',
           jobId: this.id,

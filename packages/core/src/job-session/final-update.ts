@@ -18,8 +18,16 @@ export type FinalUpdateResult =
   | { readonly kind: 'reported'; readonly attempts: number }
   /** The job is gone (403, 404): nothing more to report. */
   | { readonly kind: 'gone'; readonly attempts: number }
-  /** GitLab refused the update (400, 409, other statuses), or gave no answer before the deadline. */
-  | { readonly kind: 'not-reported'; readonly attempts: number; readonly detail: string };
+  /**
+   * Not taken: GitLab refused it (`refused`: 400, 409, other statuses — sending it again will not help) or gave no
+   * answer before the deadline (`timeout`: the outbox keeps it and sends it again later).
+   */
+  | {
+      readonly kind: 'not-reported';
+      readonly reason: 'refused' | 'timeout';
+      readonly attempts: number;
+      readonly detail: string;
+    };
 
 /** What {@link sendFinalState} needs. */
 export interface FinalUpdateDeps {
@@ -91,7 +99,12 @@ export async function sendFinalState(
     const flushed = await trace.flushAll(deadline);
     if (flushed === 'gone') return { kind: 'gone', attempts };
     if (flushed === 'unsent') {
-      return { kind: 'not-reported', attempts, detail: 'the trace could not be sent before the final update gave up' };
+      return {
+        kind: 'not-reported',
+        reason: 'timeout',
+        attempts,
+        detail: 'the trace could not be sent before the final update gave up',
+      };
     }
     const put = await gatedCall(
       { clock, gate, retry: deps.retry, random: deps.random, ...(observer === undefined ? {} : { observer }) },
@@ -104,9 +117,10 @@ export async function sendFinalState(
         tryOnce: async (): Promise<Attempt<UpdateJobResult>> => {
           attempts += 1;
           try {
+            // NOTE: a trace no longer whole at hand (a restart) goes without a checksum, so GitLab does not refuse it.
             const answer = await network.updateJob(job, {
               ...input,
-              output: { checksum: trace.checksum, bytesize: trace.bytesize },
+              output: trace.verifiable ? { checksum: trace.checksum, bytesize: trace.bytesize } : {},
             });
             if (answer.kind === 'retryable') {
               return {
@@ -123,7 +137,12 @@ export async function sendFinalState(
       },
     );
     if (put.kind !== 'answered') {
-      return { kind: 'not-reported', attempts, detail: put.kind === 'exhausted' ? put.detail : 'aborted' };
+      return {
+        kind: 'not-reported',
+        reason: 'timeout',
+        attempts,
+        detail: put.kind === 'exhausted' ? put.detail : 'aborted',
+      };
     }
     const answer = put.value;
     trace.applyHints(answer);
@@ -142,7 +161,12 @@ export async function sendFinalState(
           answer.updateIntervalMs !== undefined && answer.updateIntervalMs > 0 ? answer.updateIntervalMs : 0;
         accepted += 1;
         if (accepted > maxAccepted) {
-          return { kind: 'not-reported', attempts, detail: `still 202 after ${maxAccepted} answers` };
+          return {
+            kind: 'not-reported',
+            reason: 'timeout',
+            attempts,
+            detail: `still 202 after ${maxAccepted} answers`,
+          };
         }
         await patiently(Math.min(asked > 0 ? asked : trace.intervalMs, MAX_UPDATE_INTERVAL_MS));
         break;
@@ -158,7 +182,7 @@ export async function sendFinalState(
       case 'failed':
       // NOTE: `retryable` never gets here (the gated call retries it); listed so the switch stays exhaustive.
       case 'retryable':
-        return { kind: 'not-reported', attempts, detail: `final update answered ${answer.kind}` };
+        return { kind: 'not-reported', reason: 'refused', attempts, detail: `final update answered ${answer.kind}` };
       default: {
         const unreachable: never = answer;
         throw new Error(`unknown update result ${JSON.stringify(unreachable)}`);

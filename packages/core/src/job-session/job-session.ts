@@ -1,6 +1,6 @@
 import type { Clock } from '../clock/clock.port.js';
 import type { ExecutionResult, Executor } from '../execution/executor.port.js';
-import { type JobPayload, revealVariable } from '../job/job.types.js';
+import { type JobPayload, jobCredentialsOf, revealVariable } from '../job/job.types.js';
 import {
   type ConfirmationOutcome,
   isRunnable,
@@ -14,6 +14,7 @@ import type { Network } from '../network/network.port.js';
 import type { RunnerInfo } from '../network/runner-info.js';
 import type { Observer } from '../observer/observer.port.js';
 import type { RetryPolicy } from '../retry/retry-policy.js';
+import type { OutboxEntry, StateStore } from '../state/state-store.port.js';
 import { TraceShipper } from '../trace/trace-shipper.js';
 import { type FinalUpdateOptions, type FinalUpdateResult, sendFinalState } from './final-update.js';
 
@@ -34,6 +35,8 @@ export interface JobReport {
     /** Why the job was stopped early, if it was. */
     readonly stopped?: 'canceled' | 'gone' | 'shutdown';
     readonly finalUpdate: FinalUpdateResult;
+    /** The final state was not taken in time and stays in the outbox (see {@link OutboxCourier}). */
+    readonly kept?: OutboxEntry;
   };
 }
 
@@ -45,6 +48,11 @@ export interface JobSessionDeps {
   readonly executor: Executor;
   readonly observer: Observer;
   readonly logger: Logger;
+  /**
+   * Where jobs in flight (the journal) and final states not yet taken (the outbox) are kept, so a crash or an outage
+   * loses no result. @default none: nothing is journaled, and a final state that runs out of time is lost
+   */
+  readonly store?: StateStore;
 }
 
 /** Options of {@link JobSession}. */
@@ -93,7 +101,25 @@ export class JobSession {
   async run(payload: JobPayload, receivedAt: number, shutdown: AbortSignal): Promise<JobReport> {
     const { confirmation, logger } = this.#deps;
     const log = logger.child({ jobId: payload.id });
+    const job = jobCredentialsOf(payload);
+    // NOTE: one job's journal writes go one after the other, so a late one never overwrites a newer phase.
+    let journal = Promise.resolve();
+    let running = false;
+    const record = (what: string, write: (store: StateStore) => Promise<void>): Promise<void> => {
+      journal = journal.then(() => this.#persist(log, what, write));
+      return journal;
+    };
+    await record('record the job in the journal', (store) =>
+      store.recordJob({ job, phase: 'pending', mode: 'unknown', receivedAt }),
+    );
     const pending = confirmation.receive(payload, receivedAt);
+    if (this.#deps.store !== undefined) {
+      void pending.modeKnown.then((mode) =>
+        record('record the job mode', async (store) => {
+          if (!running) await store.recordJob({ job, phase: 'pending', mode, receivedAt });
+        }),
+      );
+    }
     const decline = (): void => {
       void pending.decline('the runner is shutting down');
     };
@@ -113,8 +139,27 @@ export class JobSession {
     } finally {
       shutdown.removeEventListener('abort', decline);
     }
-    if (!isRunnable(outcome)) return { jobId: payload.id, outcome };
-    return { jobId: payload.id, outcome, execution: await this.#execute(outcome, shutdown, log) };
+    running = true;
+    if (!isRunnable(outcome)) {
+      await record('forget the job', (store) => store.forgetJob(payload.id));
+      return { jobId: payload.id, outcome };
+    }
+    await record('record the running job', (store) =>
+      store.recordJob({ job, phase: 'running', mode: outcome.mode, receivedAt }),
+    );
+    const execution = await this.#execute(outcome, shutdown, log);
+    return { jobId: payload.id, outcome, execution };
+  }
+
+  /** A state-store write that fails is logged, never the job's end: the store adds durability, it is not the job. */
+  async #persist(log: Logger, what: string, write: (store: StateStore) => Promise<void>): Promise<void> {
+    const { store } = this.#deps;
+    if (store === undefined) return;
+    try {
+      await write(store);
+    } catch (error) {
+      log.error(`could not ${what} in the state store`, { error: error instanceof Error ? error.message : 'error' });
+    }
   }
 
   async #execute(
@@ -170,10 +215,27 @@ export class JobSession {
 
     const reported = reportedResult(result, stopped);
     let finalUpdate: FinalUpdateResult;
+    let kept: OutboxEntry | undefined;
+    const outboxEntry = (): OutboxEntry => ({
+      job: job.credentials,
+      state: reported.kind,
+      ...(reported.kind === 'failed' ? { failureReason: reported.failureReason } : {}),
+      ...(reported.kind === 'failed' && reported.exitCode !== undefined ? { exitCode: reported.exitCode } : {}),
+      trace: {
+        ...(trace.acknowledgedOffset === undefined ? {} : { offset: trace.acknowledgedOffset }),
+        tail: trace.unsentTail,
+        checksum: trace.checksum,
+        bytesize: trace.bytesize,
+      },
+      finishedAt: clock.now(),
+    });
     if (stopped === 'gone') {
       log.warn('GitLab dropped the job while it ran; no final update');
       finalUpdate = { kind: 'gone', attempts: 0 };
+      await this.#persist(log, 'forget the job', (store) => store.forgetJob(job.id));
     } else {
+      // NOTE: kept before it is first sent, so a crash from here on still reports it on the next start.
+      await this.#persist(log, 'keep the final state in the outbox', (store) => store.putFinalState(outboxEntry()));
       finalUpdate = await sendFinalState(
         {
           network,
@@ -190,7 +252,15 @@ export class JobSession {
         reported,
         this.#options.finalUpdate ?? {},
       );
-      if (finalUpdate.kind === 'not-reported') log.error('final state not reported', { detail: finalUpdate.detail });
+      if (finalUpdate.kind === 'not-reported' && finalUpdate.reason === 'timeout') {
+        kept = outboxEntry();
+        await this.#persist(log, 'keep the final state in the outbox', (store) => store.putFinalState(kept!));
+        observer.notify({ event: 'outbox.kept', jobId: job.id });
+      } else {
+        if (finalUpdate.kind === 'not-reported')
+          log.error('GitLab refused the final state', { detail: finalUpdate.detail });
+        await this.#persist(log, 'remove the delivered final state', (store) => store.removeFinalState(job.id));
+      }
     }
     observer.notify({
       event: 'job.finished',
@@ -201,7 +271,12 @@ export class JobSession {
       report: finalUpdate.kind,
       elapsedMs: clock.now() - started,
     });
-    return { result: reported, ...(stopped === undefined ? {} : { stopped }), finalUpdate };
+    return {
+      result: reported,
+      ...(stopped === undefined ? {} : { stopped }),
+      finalUpdate,
+      ...(kept === undefined ? {} : { kept }),
+    };
   }
 }
 

@@ -87,6 +87,28 @@ export type RunnerEvent =
       readonly report: 'reported' | 'gone' | 'not-reported';
       readonly elapsedMs: number;
     }
+  | {
+      /** A final state GitLab did not take in time is kept in the outbox and sent again in the background. */
+      readonly event: 'outbox.kept';
+      readonly jobId: number;
+    }
+  | {
+      /** An outbox entry left the outbox: GitLab took it (`reported`), the job is gone, or GitLab refused it. */
+      readonly event: 'outbox.delivered';
+      readonly jobId: number;
+      readonly result: 'reported' | 'gone' | 'refused';
+    }
+  | {
+      /**
+       * A job the runner left in flight when it stopped (a crash): `reported` failed as `runner_system_failure` (it
+       * was running, or pending on a server that may run it), `lapsed` (pending in two-phase mode: GitLab hands it
+       * to another runner).
+       */
+      readonly event: 'job.recovered';
+      readonly jobId: number;
+      readonly phase: 'pending' | 'running';
+      readonly action: 'reported' | 'lapsed';
+    }
   | { readonly event: 'runner.unhealthy'; readonly reason: string; readonly backoffMs: number }
   | { readonly event: 'runner.healthy' };
 

@@ -1,4 +1,6 @@
 import type { JobPayload } from '../job/job.types.js';
+import { isRunnable } from '../job-confirmation/confirmation.types.js';
+import type { FinalUpdateOptions } from '../job-session/final-update.js';
 import { type JobReport, JobSession, type JobSessionDeps, type PrepareJob } from '../job-session/job-session.js';
 import type { Logger } from '../logger/logger.port.js';
 import {
@@ -12,6 +14,10 @@ import type { RequestJobResult } from '../network/network.types.js';
 import type { RunnerCredentials, RunnerInfo } from '../network/runner-info.js';
 import { type Attempt, gatedCall } from '../retry/gated-call.js';
 import { defaultRetryPolicy, type RetryPolicy } from '../retry/retry-policy.js';
+import { InMemoryStateStore } from '../state/in-memory-state-store.js';
+import { OutboxCourier } from '../state/outbox-courier.js';
+import { recoverState } from '../state/recovery.js';
+import type { StateStore } from '../state/state-store.port.js';
 
 /** Options of {@link RunLoop}; see `runner-core run --help` for the flags behind them. */
 export interface RunLoopOptions {
@@ -36,6 +42,15 @@ export interface RunLoopOptions {
   readonly traceIntervalMs?: number;
   /** Runs while a job is held pending, before it is confirmed. @default none */
   readonly prepare?: PrepareJob;
+  /** How the final update of each job retries. @default 10 minutes (sendFinalState) */
+  readonly finalUpdate?: FinalUpdateOptions;
+  /** How long the first try of each outbox entry found at start may take before job requests begin. @default 15_000 */
+  readonly recoveryFirstTryMs?: number;
+  /**
+   * How long the run waits, once its jobs are done, for the outbox's final states to be delivered before it ends
+   * (`once`, or after a first signal). What is left stays in the store for the next start. @default 60_000
+   */
+  readonly outboxWaitMs?: number;
 }
 
 /** How a run ended. */
@@ -43,9 +58,12 @@ export interface RunSummary {
   readonly reports: readonly JobReport[];
   /** `stopped` (a signal), `once` (`--once` done), `unhealthy` (`--once` and GitLab refused the runner). */
   readonly ended: 'stopped' | 'once' | 'unhealthy';
+  /** Final states GitLab had not taken when the run ended (they stay in the state store for the next start). */
+  readonly unreported: number;
   /**
-   * 0, or 1 when GitLab refused the runner under `--once`, a job request failed under `--once`, or a job's
-   * confirmation ended `unreachable`/`invalid` or its final state could not be reported.
+   * 0, or 1 when GitLab refused the runner under `--once`, a job request failed under `--once`, a job's confirmation
+   * ended `unreachable`/`invalid` or a release did not land, or a final state is still unreported: the process never
+   * exits 0 with a result GitLab does not have.
    */
   readonly exitCode: 0 | 1;
 }
@@ -85,6 +103,8 @@ export class RunLoop {
   readonly #active = new Set<Promise<void>>();
   readonly #wakers = new Set<() => void>();
   readonly #requestCaller: symbol = Symbol('job requests');
+  readonly #store: StateStore;
+  readonly #courier: OutboxCourier;
 
   constructor(deps: JobSessionDeps, options: RunLoopOptions) {
     const concurrency = options.concurrency ?? 1;
@@ -95,14 +115,28 @@ export class RunLoop {
     if (!Number.isFinite(checkIntervalMs) || checkIntervalMs <= 0) {
       throw new RangeError(`RunLoop option checkIntervalMs: expected a positive number, got ${checkIntervalMs}`);
     }
-    this.#deps = deps;
+    this.#store = deps.store ?? new InMemoryStateStore();
+    this.#deps = { ...deps, store: this.#store };
     this.#options = options;
-    this.#session = new JobSession(deps, {
+    this.#courier = new OutboxCourier({
+      network: deps.network,
+      clock: deps.clock,
+      logger: deps.logger,
+      observer: deps.observer,
+      gate: deps.confirmation.gate,
+      retry: options.retry ?? defaultRetryPolicy,
+      random: options.random ?? Math.random,
+      info: options.info,
+      store: this.#store,
+    });
+    this.#shutdown.signal.addEventListener('abort', () => this.#courier.stop(), { once: true });
+    this.#session = new JobSession(this.#deps, {
       info: options.info,
       retry: options.retry ?? defaultRetryPolicy,
       ...(options.random === undefined ? {} : { random: options.random }),
       ...(options.traceIntervalMs === undefined ? {} : { traceIntervalMs: options.traceIntervalMs }),
       ...(options.prepare === undefined ? {} : { prepare: options.prepare }),
+      ...(options.finalUpdate === undefined ? {} : { finalUpdate: options.finalUpdate }),
     });
     this.#stopping.signal.addEventListener('abort', () => this.#wakeAll(), { once: true });
   }
@@ -152,6 +186,15 @@ export class RunLoop {
       concurrency,
       checkIntervalMs,
     });
+    // NOTE: what the previous run left (final states, jobs in flight) goes first; what cannot be delivered yet goes on
+    // in the background and never holds back job requests.
+    await recoverState(
+      { store: this.#store, courier: this.#courier, clock, observer, logger, executor: this.#deps.executor },
+      this.#options.recoveryFirstTryMs ?? 15_000,
+    ).catch((error: unknown) => {
+      failed = true;
+      logger.error('could not read the state store; starting without it', { error: faultDetail(error) });
+    });
     loop: while (!this.stopping) {
       while (this.#active.size >= concurrency && !this.stopping) await this.#nextWake();
       if (this.stopping) break;
@@ -163,6 +206,9 @@ export class RunLoop {
           const task = this.#session.run(answer.job, receivedAt, this.#shutdown.signal).then(
             (report) => {
               reports.push(report);
+              // A final state that ran out of time goes on in the background; the run's end counts what is left.
+              const kept = report.execution?.kept;
+              if (kept !== undefined) void this.#courier.send(kept);
               if (!isClean(report)) failed = true;
             },
             (error: unknown) => {
@@ -227,8 +273,20 @@ export class RunLoop {
     }
     if (this.#active.size > 0) logger.info('waiting for jobs in flight', { jobs: this.#active.size });
     while (this.#active.size > 0) await Promise.all([...this.#active]);
+    if (this.#courier.pending > 0) {
+      logger.info('waiting for the outbox to be delivered', { entries: this.#courier.pending });
+    }
+    const unreported = await this.#courier.drain(
+      this.#shutdown.signal.aborted ? 0 : (this.#options.outboxWaitMs ?? 60_000),
+    );
+    this.#courier.stop();
+    if (unreported > 0) {
+      logger.error('final states not yet taken by GitLab stay in the state store for the next start', {
+        entries: unreported,
+      });
+    }
     logger.info('runner stopped', { jobs: reports.length });
-    return { reports, ended, exitCode: failed ? 1 : 0 };
+    return { reports, ended, unreported, exitCode: failed || unreported > 0 ? 1 : 0 };
   }
 
   /**
@@ -367,5 +425,7 @@ export class RunLoop {
 /** Whether a job ended without a fault of the runner's (refusals by GitLab are not faults). */
 function isClean(report: JobReport): boolean {
   if (report.outcome.kind === 'unreachable' || report.outcome.kind === 'invalid') return false;
-  return report.execution === undefined || report.execution.finalUpdate.kind !== 'not-reported';
+  if (!isRunnable(report.outcome) && report.outcome.release?.delivered === false) return false;
+  const finalUpdate = report.execution?.finalUpdate;
+  return finalUpdate === undefined || finalUpdate.kind !== 'not-reported' || finalUpdate.reason === 'timeout';
 }

@@ -136,6 +136,8 @@ export interface SimulatedGitLab {
   runExpiry(): readonly number[];
   /** Scripts the next answers of an operation (see {@link InjectedAnswer}). */
   inject(operation: ServerOperation, answer: InjectedAnswer, options?: InjectOptions): void;
+  /** Drops every scripted answer not yet consumed. */
+  clearInjections(): void;
   /** Scripts several answers in a row (each once), e.g. 503, then 429, then the model. */
   injectSequence(
     operation: ServerOperation,
@@ -161,4 +163,8 @@ export interface SimulatedJobView {
   readonly exitCode?: number;
   /** The runner manager (`system_id`) holding the job. */
   readonly runnerManager?: string;
+  /** The trace received so far, as text. */
+  readonly trace: string;
+  /** The job's status changes, oldest first. */
+  readonly history: readonly { readonly event: string; readonly status: JobStatus }[];
 }

@@ -5,12 +5,15 @@ import { silentLogger } from '../logger/logger.port.js';
 import type { Network } from '../network/network.port.js';
 import { runnerInfo } from '../network/runner-info.js';
 import { EventRecorder } from '../observer/event-recorder.js';
-import { noDelayRetryPolicy } from '../retry/retry-policy.js';
+import { defaultRetryPolicy, noDelayRetryPolicy } from '../retry/retry-policy.js';
 import { ServerGate } from '../retry/server-gate.js';
 import { RunLoop, type RunLoopOptions } from '../run-loop/run-loop.js';
 import { Secret } from '../secret/secret.js';
 import type { ServerProfile, SimulatedGitLab } from '../simulation/simulated-gitlab.js';
 import { aWireJob, defaultMaskedValue } from '../simulation/wire-job.js';
+import { InMemoryStateStore } from '../state/in-memory-state-store.js';
+import { RESTART_NOTICE } from '../state/recovery.js';
+import type { OutboxEntry, StateStore } from '../state/state-store.port.js';
 import { runnerCredentials } from './builders.js';
 import type { FakeClock } from './fake-clock.js';
 import type { ContractExpect, ContractTest } from './network.contract.js';
@@ -135,7 +138,7 @@ export function lifecycleContract(
 
   define('exits 0 without a job when none is queued', 'two-phase', async (expect, scene) => {
     const summary = await scene.clock.run(scene.loop({ once: true }).run());
-    expect(summary).toEqual({ reports: [], ended: 'once', exitCode: 0 });
+    expect(summary).toEqual({ reports: [], ended: 'once', unreported: 0, exitCode: 0 });
     expect(scene.gitlab.requests().map((request) => request.operation)).toEqual(['request-job']);
   });
 
@@ -352,6 +355,184 @@ export function lifecycleContract(
       expect(scene.gitlab.job(preparing)).toMatchObject({ status: 'failed', failureReason: 'runner_system_failure' });
     },
   );
+
+  // -------------------------------------------------------------------------------------------------------------
+  // Never lose a job: outages and crashes (the crash is simulated: the first runner's network goes dead, as if its
+  // process had been killed, and a second runner starts over the same state store)
+
+  define(
+    'a final state GitLab does not take in time is kept and delivered once GitLab is back',
+    'two-phase',
+    async (expect, scene) => {
+      const { id } = scene.gitlab.enqueueJob();
+      const store = new InMemoryStateStore();
+      const loop = scene.loop(
+        { once: true, finalUpdate: { timeoutMs: 10_000 }, outboxWaitMs: 600_000, retry: defaultRetryPolicy },
+        {},
+        { durationMs: 2_000 },
+        { store },
+      );
+      const run = loop.run();
+      await scene.clock.advance(SETTLE);
+      expect(scene.executor.running).toBe(1);
+      // Once the job runs, GitLab is down for about a minute: longer than the final update's 10 s.
+      scene.gitlab.inject('update-job', { status: 503 }, { jobId: id, times: 40 });
+      const summary = await scene.clock.run(run, 50_000);
+      expect(summary).toMatchObject({ unreported: 0, exitCode: 0 });
+      expect(scene.recorder.of('outbox.kept').map((event) => event.jobId)).toEqual([id]);
+      expect(scene.recorder.of('outbox.delivered')).toMatchObject([{ jobId: id, result: 'reported' }]);
+      expect(finals(scene, id)).toEqual(['success']);
+      expect(await store.load()).toEqual({ journal: [], outbox: [] });
+    },
+  );
+
+  define(
+    'GitLab down past the wait: the run ends 1 and the state stays for the next start',
+    'two-phase',
+    async (expect, scene) => {
+      const { id } = scene.gitlab.enqueueJob();
+      const store = new InMemoryStateStore();
+      const first = scene.loop(
+        { once: true, finalUpdate: { timeoutMs: 5_000 }, outboxWaitMs: 5_000, retry: defaultRetryPolicy },
+        {},
+        { durationMs: 2_000 },
+        { store },
+      );
+      const run = first.run();
+      await scene.clock.advance(SETTLE);
+      expect(scene.executor.running).toBe(1);
+      scene.gitlab.inject('update-job', { status: 503 }, { jobId: id, times: 100 });
+      expect(await scene.clock.run(run, 50_000)).toMatchObject({ unreported: 1, exitCode: 1 });
+      const kept = (await store.load()).outbox;
+      expect(kept.map((entry) => [entry.job.id, entry.state])).toEqual([[id, 'success']]);
+      scene.gitlab.clearInjections();
+      const second = scene.loop({ once: true }, {}, {}, { store });
+      expect(await scene.clock.run(second.run(), 50_000)).toMatchObject({ unreported: 0, exitCode: 0 });
+      expect(finals(scene, id)).toEqual(['success']);
+      expect(scene.gitlab.job(id)).toMatchObject({ status: 'success', trace: 'hello from the test executor\n' });
+    },
+  );
+
+  for (const point of ['while the job runs', 'after keeping the final state', 'after GitLab took it'] as const) {
+    define(
+      `a runner killed ${point} reports the job exactly once after its restart`,
+      'two-phase',
+      async (expect, scene) => {
+        const { id } = scene.gitlab.enqueueJob();
+        const dead = crashable(scene.network);
+        const store = crashingStore(
+          new InMemoryStateStore(),
+          point === 'after keeping the final state'
+            ? 'putFinalState'
+            : point === 'after GitLab took it'
+              ? 'removeFinalState'
+              : undefined,
+          dead.crash,
+        );
+        const first = scene.loop({ once: true }, {}, { durationMs: 30_000 }, { store, network: dead.network });
+        void first.run();
+        if (point === 'while the job runs') {
+          await scene.clock.advance(5_000);
+          dead.crash();
+        } else {
+          await scene.clock.advance(40_000);
+        }
+        expect(dead.crashed()).toBe(true);
+        const second = scene.loop({ once: true }, {}, {}, { store: store.inner });
+        const summary = await scene.clock.run(second.run(), 50_000);
+        expect(summary).toMatchObject({ unreported: 0, exitCode: 0 });
+        const job = scene.gitlab.job(id);
+        if (point === 'while the job runs') {
+          expect(job).toMatchObject({ status: 'failed', failureReason: 'runner_system_failure' });
+          expect(job.trace.endsWith(RESTART_NOTICE)).toBe(true);
+          expect(scene.recorder.of('job.recovered')).toMatchObject([
+            { jobId: id, phase: 'running', action: 'reported' },
+          ]);
+        } else {
+          expect(job).toMatchObject({ status: 'success', trace: 'hello from the test executor\n' });
+        }
+        expect(job.history.filter((change) => change.status === 'success' || change.status === 'failed')).toHaveLength(
+          1,
+        );
+        expect(await store.inner.load()).toEqual({ journal: [], outbox: [] });
+      },
+    );
+  }
+
+  define(
+    'a runner killed while a job was pending in two-phase mode lets it lapse on restart',
+    'two-phase',
+    async (expect, scene) => {
+      const { id } = scene.gitlab.enqueueJob();
+      const dead = crashable(scene.network);
+      const store = new InMemoryStateStore();
+      const prepare: PrepareJob = (pending) => scene.clock.sleep(600_000, pending.signal);
+      const first = scene.loop({ once: true, prepare }, {}, {}, { store, network: dead.network });
+      void first.run();
+      await scene.clock.advance(35_000);
+      dead.crash();
+      const second = scene.loop({ once: true }, {}, {}, { store });
+      await scene.clock.run(second.run(), 50_000);
+      expect(scene.recorder.of('job.recovered')).toMatchObject([{ jobId: id, phase: 'pending', action: 'lapsed' }]);
+      expect(scene.gitlab.requestsFor(id).filter((request) => request.state === 'failed')).toHaveLength(0);
+      expect(await store.load()).toEqual({ journal: [], outbox: [] });
+    },
+  );
+}
+
+/** The final states GitLab recorded for a job: `success`/`failed` changes of its history. */
+function finals(scene: Scene, id: number): string[] {
+  return scene.gitlab
+    .job(id)
+    .history.filter((change) => change.status === 'success' || change.status === 'failed')
+    .map((change) => change.status);
+}
+
+/** A network that goes dead on `crash()`: every call from then on never settles, as if the process had died. */
+function crashable(network: Network) {
+  let dead = false;
+  const never = new Promise<never>(() => {});
+  const guard = <T>(call: () => Promise<T>): Promise<T> => (dead ? never : call());
+  return {
+    crash: () => {
+      dead = true;
+    },
+    crashed: () => dead,
+    network: {
+      requestJob: (input) => guard(() => network.requestJob(input)),
+      updateJob: (job, input) => guard(() => network.updateJob(job, input)),
+      postRunnerStatus: (job, input) => guard(() => network.postRunnerStatus(job, input)),
+      patchTrace: (job, input) => guard(() => network.patchTrace(job, input)),
+      close: () => network.close(),
+    } satisfies Network,
+  };
+}
+
+/** A store that "kills the process" (`crash`) right after `method` wrote, before the runner can go on. */
+function crashingStore(inner: StateStore, method: 'putFinalState' | 'removeFinalState' | undefined, crash: () => void) {
+  const never = new Promise<never>(() => {});
+  const store: StateStore & { readonly inner: StateStore } = {
+    inner,
+    recordJob: (entry) => inner.recordJob(entry),
+    forgetJob: (jobId) => inner.forgetJob(jobId),
+    putFinalState: async (entry: OutboxEntry) => {
+      await inner.putFinalState(entry);
+      if (method === 'putFinalState') {
+        crash();
+        return never;
+      }
+    },
+    removeFinalState: async (jobId) => {
+      // NOTE: GitLab took the state; the kill comes before the entry is removed.
+      if (method === 'removeFinalState') {
+        crash();
+        return never;
+      }
+      await inner.removeFinalState(jobId);
+    },
+    load: () => inner.load(),
+  };
+  return store;
 }
 
 /** One test's runner: the core's use cases over the harness's adapter. */
@@ -361,7 +542,14 @@ interface Scene {
   readonly recorder: EventRecorder;
   /** The executor of the last loop built. */
   readonly executor: ScriptedExecutor;
-  loop(options?: Partial<RunLoopOptions>, confirmation?: JobConfirmationOptions, script?: ExecutorScript): RunLoop;
+  loop(
+    options?: Partial<RunLoopOptions>,
+    confirmation?: JobConfirmationOptions,
+    script?: ExecutorScript,
+    parts?: { readonly store?: StateStore; readonly network?: Network },
+  ): RunLoop;
+  /** The harness's network, as the loops use it (wrap it to simulate a crash). */
+  readonly network: Network;
 }
 
 function scene(harness: LifecycleHarness): Scene {
@@ -381,15 +569,25 @@ function scene(harness: LifecycleHarness): Scene {
     get executor() {
       return executor;
     },
-    loop(options = {}, confirmationOptions = {}, script = {}) {
+    network,
+    loop(options = {}, confirmationOptions = {}, script = {}, parts = {}) {
       executor = new ScriptedExecutor(clock, script);
       const info = runnerInfo();
+      const used = parts.network ?? network;
       const confirmation = new JobConfirmation(
-        { network, clock, observer: recorder, gate },
+        { network: used, clock, observer: recorder, gate: parts.network === undefined ? gate : new ServerGate(clock) },
         { info, retry: noDelayRetryPolicy, random: () => 0.5, ...confirmationOptions },
       );
       return new RunLoop(
-        { network, clock, confirmation, executor, observer: recorder, logger: silentLogger },
+        {
+          network: used,
+          clock,
+          confirmation,
+          executor,
+          observer: recorder,
+          logger: silentLogger,
+          ...(parts.store === undefined ? {} : { store: parts.store }),
+        },
         {
           credentials: runnerCredentials({ token: new Secret(gitlab.runnerToken), systemId: SYSTEM_ID }),
           info,

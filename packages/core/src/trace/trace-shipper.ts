@@ -47,6 +47,12 @@ export interface TraceShipperOptions {
   /** Patches carry `debug_trace=true` (the job set `CI_DEBUG_TRACE`). @default false */
   readonly debugTrace?: boolean;
   /**
+   * Resumes a trace GitLab already holds part of (delivering an outbox entry after a restart): what is written is the
+   * trace from `offset` on — or, with no `offset`, is appended after whatever GitLab holds — and the final update
+   * sends `checksum` and `bytesize` of the whole trace when they are known, none otherwise. @default a new trace
+   */
+  readonly resume?: { readonly offset?: number; readonly checksum?: string; readonly bytesize?: number };
+  /**
    * Called when GitLab says the job must stop: canceled by a user (`cancel-requested`), or gone (403,
    * `Job-Status: canceled/failed`). Once per reason; `gone` may follow `cancel-requested`.
    */
@@ -75,7 +81,12 @@ export class TraceShipper implements TraceSink {
   readonly #caller: symbol;
   readonly #chunks: Buffer[] = [];
   #length = 0;
+  /** Bytes of this buffer GitLab acknowledged. */
   #sent = 0;
+  /** Where this buffer starts in GitLab's trace; `undefined` until learnt (appending after a restart). */
+  #base: number | undefined;
+  /** Whether GitLab can check the trace against a checksum (false once the whole trace is no longer at hand). */
+  #verifiable: boolean;
   #intervalMs: number;
   /** The interval the server asked for, when it did (it also shortens the touch interval). */
   #serverIntervalMs: number | undefined;
@@ -92,6 +103,8 @@ export class TraceShipper implements TraceSink {
     this.#caller = Symbol(`trace of job ${options.job.id}`);
     this.#intervalMs = options.intervalMs ?? 3_000;
     this.#lastSentAt = options.clock.now();
+    this.#base = options.resume === undefined ? 0 : options.resume.offset;
+    this.#verifiable = options.resume === undefined || options.resume.checksum !== undefined;
   }
 
   /** Buffers output; bytes beyond the output limit are dropped with one notice (never mid-character). */
@@ -119,20 +132,38 @@ export class TraceShipper implements TraceSink {
     return this.#chunks[0] ?? Buffer.alloc(0);
   }
 
-  /** Bytes GitLab has acknowledged. */
+  /** Bytes of this trace GitLab has acknowledged. */
   get sentBytes(): number {
     return this.#sent;
   }
 
+  /** Where GitLab's acknowledged trace ends; `undefined` when not known (appending after a restart). */
+  get acknowledgedOffset(): number | undefined {
+    return this.#base === undefined ? undefined : this.#base + this.#sent;
+  }
+
+  /** The bytes GitLab has not acknowledged yet: what an outbox entry keeps. */
+  get unsentTail(): Uint8Array {
+    return this.content.subarray(this.#sent);
+  }
+
+  /** The size of the whole trace (the resumed part included). */
   get bytesize(): number {
-    return this.#length;
+    return this.#options.resume?.bytesize ?? this.#length;
   }
 
   /** `crc32:` + 8 hex of the whole trace, as gitlab-runner sends it with updates. */
   get checksum(): string {
+    const resumed = this.#options.resume?.checksum;
+    if (resumed !== undefined) return resumed;
     let value = 0;
     for (const chunk of this.#chunks) value = crc32(chunk, value);
     return `crc32:${value.toString(16).padStart(8, '0')}`;
+  }
+
+  /** Whether the final update can carry the checksum and size for GitLab to check (the whole trace is at hand). */
+  get verifiable(): boolean {
+    return this.#verifiable;
   }
 
   /** The interval in force (the server may change it); also the wait between final-update tries after 202 or 412. */
@@ -165,9 +196,17 @@ export class TraceShipper implements TraceSink {
     return this.#serially(() => this.#flush(deadline));
   }
 
-  /** GitLab could not validate the trace (412): the next flush sends it again from the start. */
-  rewind(): void {
+  /**
+   * GitLab could not validate the trace (412): the next flush sends it again from the start. A resumed trace cannot
+   * (its beginning is not at hand): the final update then goes without a checksum. @returns whether it rewound
+   */
+  rewind(): boolean {
+    if (this.#base !== 0) {
+      this.#verifiable = false;
+      return false;
+    }
     this.#sent = 0;
+    return true;
   }
 
   /** Sets the interval in force (gitlab-runner goes back to 3 s when the final update starts). */
@@ -210,8 +249,9 @@ export class TraceShipper implements TraceSink {
     let mismatches = 0;
     while (this.#sent < this.#length) {
       if (this.#stopReason === 'gone') return 'gone';
-      const offset = this.#sent;
-      const content = this.#slice(offset, Math.min(this.#length, offset + maxPatch));
+      const local = this.#sent;
+      const offset = (this.#base ?? 0) + local;
+      const content = this.#slice(local, Math.min(this.#length, local + maxPatch));
       const patch = await this.#gated('trace-patch', deadline, async (): Promise<Attempt<PatchTraceResult>> => {
         try {
           const result = await network.patchTrace(job, {
@@ -232,19 +272,31 @@ export class TraceShipper implements TraceSink {
       this.applyHints(result);
       switch (result.kind) {
         case 'succeeded':
-          this.#sent = Math.min(this.#length, Math.max(offset, result.offset));
+          this.#base ??= 0;
+          this.#sent = Math.min(this.#length, Math.max(local, result.offset - this.#base));
           this.#lastSentAt = this.#options.clock.now();
           break;
         case 'range-mismatch':
           // NOTE: 416 carries the server's size in `Range: 0-<size>`: continue from there.
-          this.#sent = Math.min(this.#length, Math.max(0, result.offset));
           mismatches += 1;
           if (mismatches > MAX_RANGE_RETRIES) return 'unsent';
+          if (this.#base === undefined) {
+            // Appending after a restart: what GitLab holds ends here.
+            this.#base = result.offset;
+          } else if (result.offset < this.#base) {
+            // GitLab holds less than the part of the trace no longer at hand: send nothing more, report the state.
+            logger.warn('GitLab holds less of the trace than was acknowledged; the rest is lost', { jobId: job.id });
+            this.#verifiable = false;
+            this.#sent = this.#length;
+          } else {
+            this.#sent = Math.min(this.#length, result.offset - this.#base);
+          }
           break;
         case 'not-found':
           // NOTE: gitlab-runner carries on after a 404 (docs/gitlab-protocol.md §11 A1): the job still ends with its
           // final state, which carries the trace's size and checksum.
           logger.warn('trace patch answered 404; the job goes on', { jobId: job.id, offset });
+          this.#base ??= 0;
           this.#sent = this.#length;
           break;
         case 'aborted':
@@ -271,7 +323,7 @@ export class TraceShipper implements TraceSink {
         const result = await network.updateJob(job, {
           info,
           state: 'running',
-          output: { checksum: this.checksum, bytesize: this.#length },
+          output: { checksum: this.checksum, bytesize: this.bytesize },
         });
         if (result.kind === 'retryable') return transient(`${result.status} from PUT /jobs/:id`, result);
         return { kind: 'answered', value: result };
