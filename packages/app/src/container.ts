@@ -21,6 +21,7 @@ import {
   runnerFeatures,
   runnerInfo,
   ServerGate,
+  type StateStore,
   systemClock,
 } from '@runner-core/core';
 import type { DestinationStream } from 'pino';
@@ -273,10 +274,14 @@ export function resolveParts(c: DependencyContainer): RunnerParts {
 /** A {@link RunLoop} on the container's parts (its `info` unless `options.info` says otherwise). */
 export function createRunLoop(
   c: DependencyContainer,
-  options: Omit<RunLoopOptions, 'info'> & { readonly info?: RunnerInfo },
+  options: Omit<RunLoopOptions, 'info'> & { readonly info?: RunnerInfo; readonly store?: StateStore },
 ): RunLoop {
   const parts = resolveParts(c);
-  return new RunLoop(parts, { ...options, info: options.info ?? parts.info });
+  const { store, ...loopOptions } = options;
+  return new RunLoop(
+    { ...parts, ...(store === undefined ? {} : { store }) },
+    { ...loopOptions, info: options.info ?? parts.info },
+  );
 }
 
 /**

@@ -72,6 +72,15 @@ describe('run configuration', () => {
     expect(config.systemId).toMatch(/^[sr]_[0-9a-zA-Z]{12}$/);
   });
 
+  it('keeps state in $XDG_STATE_HOME/runner-core, else ~/.local/state/runner-core, unless --state-dir says where', () => {
+    expect(run(required, { XDG_STATE_HOME: '/var/lib/ci' }).stateDir).toBe('/var/lib/ci/runner-core');
+    expect(run(required, {}).stateDir).toMatch(/\/\.local\/state\/runner-core$/);
+    expect(run([...required, '--state-dir', '/srv/runner'], { RUNNER_CORE_STATE_DIR: '/ignored' }).stateDir).toBe(
+      '/srv/runner',
+    );
+    expect(run(required, { RUNNER_CORE_STATE_DIR: '/from/env' }).stateDir).toBe('/from/env');
+  });
+
   it('is frozen', () => {
     const config = run(required);
     expect(Object.isFrozen(config)).toBe(true);

@@ -1,3 +1,6 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { FakeGitLab, FakeGitLabServer } from '@runner-core/adapter-fake';
 import { shortToken } from '@runner-core/core';
 import { defaultMaskedValue } from '@runner-core/core/simulation';
@@ -12,7 +15,7 @@ async function cli(argv: readonly string[], env: Record<string, string> = {}) {
   const stderr: string[] = [];
   const logs = new LogCapture();
   const io: CliIo = {
-    env,
+    env: { XDG_STATE_HOME: mkdtempSync(join(tmpdir(), 'runner-core-redaction-state-')), ...env },
     stdout: (text) => stdout.push(text),
     stderr: (text) => stderr.push(text),
     onSignal: () => () => {},

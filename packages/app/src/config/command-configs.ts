@@ -12,6 +12,8 @@ export interface RunConfig extends AppConfig {
   readonly checkIntervalMs: number;
   /** Handle one job (or none) and exit. @default false */
   readonly once: boolean;
+  /** The state directory (journal and outbox). @default $XDG_STATE_HOME/runner-core or ~/.local/state/runner-core */
+  readonly stateDir: string;
 }
 
 /** `runner-core confirm`: confirm one job received by another tool. */

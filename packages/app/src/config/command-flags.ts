@@ -127,6 +127,14 @@ export const runFlags = {
     defaultHelp: 's_ + 12 hex derived from this machine',
     value: systemIdValue,
   },
+  stateDir: {
+    kind: 'string',
+    valueName: 'DIR',
+    description:
+      'where jobs in flight and final states not yet taken by GitLab are kept across crashes and outages (0700)',
+    defaultHelp: '$XDG_STATE_HOME/runner-core, else ~/.local/state/runner-core',
+    value: textValue,
+  },
 } as const satisfies FlagTable;
 
 /** The flags of `runner-core confirm`. */

@@ -1,3 +1,4 @@
+import { defaultStateDir } from '../state/file-state-store.js';
 import { deriveSystemId } from '../system-id.js';
 import { appConfig } from './app-config.js';
 import type { CommandConfig, CommandName, ConfirmConfig, DemoConfig, RunConfig, SimConfig } from './command-configs.js';
@@ -51,7 +52,7 @@ export function loadConfig(command: CommandName, argv: readonly string[], env: E
         values.executor === 'exec' && values.exec === undefined ? ['exec', 'required with --executor exec'] : undefined,
       );
       if (reading.kind === 'help') return 'help';
-      const { systemId, keepAlive, checkInterval, ...values } = reading.values;
+      const { systemId, keepAlive, checkInterval, stateDir, ...values } = reading.values;
       return Object.freeze({
         ...appConfig(),
         ...values,
@@ -59,6 +60,7 @@ export function loadConfig(command: CommandName, argv: readonly string[], env: E
         keepAliveIntervalMs: keepAlive,
         checkIntervalMs: checkInterval,
         systemId: systemId ?? deriveSystemId(),
+        stateDir: stateDir ?? defaultStateDir(env),
       } satisfies RunConfig);
     }
     case 'confirm': {

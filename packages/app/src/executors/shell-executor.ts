@@ -1,4 +1,4 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -25,6 +25,9 @@ export interface ShellExecutorOptions {
   /** @default systemClock */
   readonly clock?: Clock;
 }
+
+/** Build folders are `<base>/runner-core-job-<job id>-<random>`, so a restart finds what a killed runner left. */
+const BUILD_DIR_PREFIX = 'runner-core-job-';
 
 /** Quotes `text` for bash as one word. */
 function shellQuote(text: string): string {
@@ -58,6 +61,16 @@ export class ShellExecutor implements Executor {
     this.#options = options;
   }
 
+  /** Removes the build folders a job left behind when the runner was killed while it ran. */
+  async cleanUp(jobId: number): Promise<void> {
+    const baseDir = this.#options.baseDir ?? tmpdir();
+    const prefix = `${BUILD_DIR_PREFIX}${jobId}-`;
+    const names = await readdir(baseDir).catch(() => [] as string[]);
+    for (const name of names) {
+      if (name.startsWith(prefix)) await rm(join(baseDir, name), { recursive: true, force: true });
+    }
+  }
+
   async execute(job: ConfirmedJob, context: ExecutionContext): Promise<ExecutionResult> {
     const { trace } = context;
     const step = job.payload.steps?.find((candidate) => candidate.name === 'script');
@@ -65,7 +78,7 @@ export class ShellExecutor implements Executor {
       trace.write('ERROR: the job payload has no "script" step\n');
       return { kind: 'failed', failureReason: 'runner_system_failure' };
     }
-    const buildDir = await mkdtemp(join(this.#options.baseDir ?? tmpdir(), `runner-core-job-${job.id}-`));
+    const buildDir = await mkdtemp(join(this.#options.baseDir ?? tmpdir(), `${BUILD_DIR_PREFIX}${job.id}-`));
     try {
       const scriptPath = join(buildDir, '.runner-core-script.sh');
       await writeFile(scriptPath, shellScript(step.script), { mode: 0o600 });
