@@ -459,6 +459,13 @@ describe('policies', () => {
     const network = new ScriptedNetwork();
     expect(() => new JobConfirmation({ network, clock }, { keepAliveIntervalMs: 0 })).toThrow(/keepAliveIntervalMs/);
     expect(() => new JobConfirmation({ network, clock }, { deadlineMarginMs: 200_000 })).toThrow(/deadlineMarginMs/);
+    // A 6 s window with the default 5 s margin: the deadline (1 s) comes before the first keep-alive (2 s).
+    expect(() => new JobConfirmation({ network, clock }, { ackWindowMs: 6_000 })).toThrow(
+      /the deadline would come before the next keep-alive/,
+    );
+    expect(
+      () => new JobConfirmation({ network, clock }, { ackWindowMs: 6_000, deadlineMarginMs: 1_000 }),
+    ).not.toThrow();
     // @ts-expect-error: an unknown policy must not type-check either
     expect(() => new JobConfirmation({ network, clock }, { confirm: 'sometimes' })).toThrow(/confirm: expected one of/);
   });

@@ -164,6 +164,16 @@ function validate(settings: Settings): Settings {
       `JobConfirmation option deadlineMarginMs: expected 0 ≤ value < ackWindowMs, got ${settings.deadlineMarginMs}`,
     );
   }
+  // NOTE: a keep-alive goes out at most a third of the window after the last one; past the deadline it could only
+  // be a last try, so the margin must leave room for it.
+  const keepAliveEvery = Math.min(settings.keepAliveIntervalMs, settings.ackWindowMs / 3) * 1.1;
+  if (settings.deadlineMarginMs >= settings.ackWindowMs - keepAliveEvery) {
+    throw new RangeError(
+      `JobConfirmation options ackWindowMs ${settings.ackWindowMs} and deadlineMarginMs ${settings.deadlineMarginMs}: ` +
+        `the deadline would come before the next keep-alive (every ${Math.round(keepAliveEvery)} ms at most); ` +
+        'use a longer window or a smaller margin',
+    );
+  }
   if (!POLICIES.includes(settings.confirm)) {
     throw new RangeError(
       `JobConfirmation option confirm: expected one of ${POLICIES.join(', ')}, got ${String(settings.confirm)}`,

@@ -4,6 +4,9 @@ import type { JobOperation, Observer } from '../observer/observer.port.js';
 import { type RetryPolicy, retryWait } from './retry-policy.js';
 import type { GateCaller, ServerGate } from './server-gate.js';
 
+/** A first try this close to its deadline goes out at once rather than risk the deadline passing at the gate. */
+const FIRST_TRY_SLACK_MS = 50;
+
 /** What one try of a call came to: an answer to act on, or a transient fault worth another try. */
 export type Attempt<T> =
   | { readonly kind: 'answered'; readonly value: T }
@@ -60,10 +63,16 @@ export async function gatedCall<T>(deps: GatedCallDeps, call: GatedCall<T>): Pro
   let detail = 'no try before the deadline';
   try {
     for (;;) {
+      // NOTE: the first try of an operation goes out however late (an answer says more than a guess) — without waiting
+      // at the gate once its deadline is that near, since time moves between this check and the gate's — unless the
+      // server asked every call to wait.
       const now = clock.now();
-      const deadline =
-        attempts === 0 && call.firstTryPastDeadline === true ? Math.max(call.deadline, now + 1) : call.deadline;
-      const entry = await gate.enter(call.caller, deadline, call.signal, lastTry);
+      const late = attempts === 0 && call.firstTryPastDeadline === true && now >= call.deadline - FIRST_TRY_SLACK_MS;
+      const entry = late
+        ? gate.heldUntil > now
+          ? 'closed'
+          : 'last-try'
+        : await gate.enter(call.caller, call.deadline, call.signal, lastTry);
       if (call.signal?.aborted) return { kind: 'aborted', attempts };
       if (entry === 'closed') return { kind: 'exhausted', attempts, detail };
       attempts += 1;

@@ -84,3 +84,29 @@ describe('a GitLab down for a while', () => {
     }
   });
 });
+
+describe('the first try of an operation', () => {
+  test('goes out even when its deadline passed a moment ago (time moves between the check and the gate)', async () => {
+    const { gatedCall } = await import('./gated-call.js');
+    let now = 1_000;
+    const clock = { now: () => now++, sleep: async () => {} };
+    const gate = new ServerGate(clock);
+    let tries = 0;
+    const result = await gatedCall(
+      { clock, gate, retry: { initialMs: 0, factor: 1, maxMs: 0 }, random: () => 0.5 },
+      {
+        caller: Symbol('late'),
+        operation: 'confirm',
+        jobId: 1,
+        deadline: 1_000,
+        firstTryPastDeadline: true,
+        tryOnce: async () => {
+          tries += 1;
+          return { kind: 'answered', value: 'ok' };
+        },
+      },
+    );
+    expect(result).toMatchObject({ kind: 'answered', attempts: 1 });
+    expect(tries).toBe(1);
+  });
+});
