@@ -311,6 +311,7 @@ export class PendingJobHandle implements PendingJob {
     send: (strategy: ConfirmationStrategy, attempt: number) => Promise<ConfirmationAnswer>,
   ): Promise<GatedResult<Answered>> {
     const { clock, gate, settings, observer } = this.#owner;
+    this.#interrupt ??= new AbortController();
     return gatedCall(
       { clock, gate, retry: settings.retry, random: settings.random, observer },
       {
@@ -318,7 +319,7 @@ export class PendingJobHandle implements PendingJob {
         operation,
         jobId: this.id,
         deadline: this.#deadline(),
-        signal: (this.#interrupt ??= new AbortController()).signal,
+        signal: this.#interrupt.signal,
         // NOTE: the first try of an operation goes out even past the deadline: the server's answer (403 once the
         // window lapsed) says more than a guess.
         firstTryPastDeadline: true,

@@ -295,8 +295,8 @@ export class RunLoop {
    * poll included.
    */
   async #requestJob(): Promise<RequestAnswer> {
-    const { network, clock, logger, confirmation, observer } = this.#deps;
-    const { credentials, info } = this.#options;
+    const { clock, logger, confirmation, observer } = this.#deps;
+    const { credentials } = this.#options;
     const maxAttempts = this.#options.maxRequestAttempts ?? 5;
     const log = logger.child({ runner: credentials.token.short() });
     const signal = this.#stopping.signal;
