@@ -33,4 +33,5 @@ export {
 export { type HarnessFactory, type NetworkHarness, networkHarness } from './network-harness.js';
 export { type ExecutorScript, ScriptedExecutor } from './scripted-executor.js';
 export { jobAnswer, type Scripted, type ScriptedCall, ScriptedNetwork, sentState } from './scripted-network.js';
+export { SecretScan } from './secret-scan.js';
 export { TextTraceSink } from './text-trace-sink.js';

@@ -1,10 +1,10 @@
 import type { JobConfirmationOptions } from '../job-confirmation/confirmation.types.js';
 import { JobConfirmation } from '../job-confirmation/job-confirmation.js';
 import type { PrepareJob } from '../job-session/job-session.js';
-import { silentLogger } from '../logger/logger.port.js';
 import type { Network } from '../network/network.port.js';
 import { runnerInfo } from '../network/runner-info.js';
 import { EventRecorder } from '../observer/event-recorder.js';
+import { fanOut } from '../observer/observer.port.js';
 import { defaultRetryPolicy, noDelayRetryPolicy } from '../retry/retry-policy.js';
 import { ServerGate } from '../retry/server-gate.js';
 import { RunLoop, type RunLoopOptions } from '../run-loop/run-loop.js';
@@ -18,6 +18,7 @@ import { runnerCredentials } from './builders.js';
 import type { FakeClock } from './fake-clock.js';
 import type { ContractExpect, ContractTest } from './network.contract.js';
 import { type ExecutorScript, ScriptedExecutor } from './scripted-executor.js';
+import { SecretScan } from './secret-scan.js';
 
 /** What the lifecycle suite runs against: an adapter, the fake GitLab behind it, and the fake clock both share. */
 export interface LifecycleHarness {
@@ -66,8 +67,13 @@ export function lifecycleContract(
   ): void => {
     test(`${name} [${profile}] ${title}`, async ({ expect }) => {
       const harness = await makeHarness({ profile });
+      const scan = new SecretScan();
       try {
-        await body(expect, scene(harness));
+        const current = scene(harness, scan);
+        await body(expect, current);
+        // NOTE: whatever the flow was, no token and no masked value reached a log line, an event, a result or a trace.
+        current.recordTraces();
+        expect(scan.findings()).toEqual([]);
       } finally {
         await harness.close?.();
       }
@@ -550,22 +556,46 @@ interface Scene {
   ): RunLoop;
   /** The harness's network, as the loops use it (wrap it to simulate a crash). */
   readonly network: Network;
+  /** Hands the traces of every job queued to the secret scan. */
+  recordTraces(): void;
 }
 
-function scene(harness: LifecycleHarness): Scene {
-  const { gitlab, clock } = harness;
+function scene(harness: LifecycleHarness, scan: SecretScan): Scene {
+  const { clock } = harness;
+  scan.watch('the runner token', harness.gitlab.runnerToken);
+  scan.watch('the masked variable DEPLOY_PASSWORD', defaultMaskedValue);
+  const jobIds: number[] = [];
+  // Every job's token is watched: the scene's GitLab records them as jobs are queued.
+  const enqueueJob: SimulatedGitLab['enqueueJob'] = (spec) => {
+    const enqueued = harness.gitlab.enqueueJob(spec);
+    scan.watch(`job ${enqueued.id} token`, enqueued.token);
+    jobIds.push(enqueued.id);
+    return enqueued;
+  };
+  const gitlab = new Proxy(harness.gitlab, {
+    get(target, property) {
+      if (property === 'enqueueJob') return enqueueJob;
+      const value: unknown = Reflect.get(target, property, target);
+      // NOTE: bound to the fake itself, whose private fields a proxy receiver could not reach.
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
   let inFlight = 0;
   clock.holdWhile(() => inFlight > 0);
   const network = counted(harness.network, (delta) => {
     inFlight += delta;
   });
   const recorder = new EventRecorder();
+  const observer = fanOut(recorder, scan.observer);
   let executor = new ScriptedExecutor(clock);
   const gate = new ServerGate(clock);
   return {
     gitlab,
     clock,
     recorder,
+    recordTraces() {
+      for (const id of jobIds) scan.record(`the trace of job ${id}`, harness.gitlab.job(id).trace);
+    },
     get executor() {
       return executor;
     },
@@ -575,7 +605,7 @@ function scene(harness: LifecycleHarness): Scene {
       const info = runnerInfo();
       const used = parts.network ?? network;
       const confirmation = new JobConfirmation(
-        { network: used, clock, observer: recorder, gate: parts.network === undefined ? gate : new ServerGate(clock) },
+        { network: used, clock, observer, gate: parts.network === undefined ? gate : new ServerGate(clock) },
         { info, retry: noDelayRetryPolicy, random: () => 0.5, ...confirmationOptions },
       );
       return new RunLoop(
@@ -584,8 +614,8 @@ function scene(harness: LifecycleHarness): Scene {
           clock,
           confirmation,
           executor,
-          observer: recorder,
-          logger: silentLogger,
+          observer,
+          logger: scan.logger,
           ...(parts.store === undefined ? {} : { store: parts.store }),
         },
         {

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { inspect } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { MalformedResponseError } from '../network/network.errors.js';
 import { Secret } from '../secret/secret.js';
@@ -459,5 +460,24 @@ describe('hostile answers (found by the fuzzer)', () => {
       'id',
     );
     expect(JSON.stringify(job)).not.toContain(RUNNER_TOKEN);
+  });
+});
+
+describe('secrets inside the payload', () => {
+  it('wraps masked variables of the image and the services, so inspecting a payload never shows them', () => {
+    const body = {
+      ...JSON.parse(fixtureText('jobs-request.201.json')),
+      image: { name: 'golang:1.24', variables: [{ key: 'IMG_SECRET', value: 'image-s3cret-value', masked: true }] },
+      services: [
+        { name: 'postgres:16', variables: [{ key: 'PGPASSWORD', value: 'service-s3cret-value', masked: true }] },
+      ],
+    };
+    const result = mapRequestJob(answer(201, json, JSON.stringify(body)), NOW, REQUEST_ID, secrets, WHAT);
+    if (result.kind !== 'job') throw new Error(`expected a job, got ${result.kind}`);
+    const shown = `${JSON.stringify(result)}${inspect(result, { depth: 10 })}`;
+    expect(shown).not.toContain('image-s3cret-value');
+    expect(shown).not.toContain('service-s3cret-value');
+    const image = result.job.image as { variables: Array<{ value: unknown }> };
+    expect(image.variables[0]?.value).toBeInstanceOf(Secret);
   });
 });
