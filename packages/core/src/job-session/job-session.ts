@@ -1,5 +1,6 @@
 import type { Clock } from '../clock/clock.port.js';
 import type { ExecutionResult, Executor } from '../execution/executor.port.js';
+import { failureReasonFor } from '../job/failure-reasons.js';
 import { type JobPayload, jobCredentialsOf, revealVariable } from '../job/job.types.js';
 import {
   type ConfirmationOutcome,
@@ -213,7 +214,8 @@ export class JobSession {
     }
     await trace.stop();
 
-    const reported = reportedResult(result, stopped);
+    // NOTE: GitLab is told only reasons it lists (§11 A6); the session decides that once, for the outbox too.
+    const reported = toldAs(reportedResult(result, stopped), job.payload);
     let finalUpdate: FinalUpdateResult;
     let kept: OutboxEntry | undefined;
     const outboxEntry = (): OutboxEntry => ({
@@ -304,4 +306,11 @@ function reportedResult(
 function debugTraceOf(payload: JobPayload): boolean {
   const variable = payload.variables?.find((candidate) => candidate.key === 'CI_DEBUG_TRACE');
   return variable !== undefined && revealVariable(variable) === 'true';
+}
+
+/** The result as GitLab is told it: a failure reason it does not list becomes `unknown_failure`. */
+function toldAs(result: ExecutionResult, payload: JobPayload): ExecutionResult {
+  if (result.kind === 'success') return result;
+  const failureReason = failureReasonFor(result.failureReason, payload);
+  return failureReason === result.failureReason ? result : { ...result, failureReason };
 }

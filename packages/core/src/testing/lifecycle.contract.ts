@@ -142,6 +142,18 @@ export function lifecycleContract(
     expect(scene.recorder.of('job.finished')[0]).toMatchObject({ state: 'failed', exitCode: 3 });
   });
 
+  define(
+    'a failure reason the job’s GitLab does not list is reported as unknown_failure (§11 A6)',
+    'two-phase',
+    async (expect, scene) => {
+      const { id } = scene.gitlab.enqueueJob();
+      const failed = { result: { kind: 'failed', failureReason: 'image_pull_failure', exitCode: 1 } } as const;
+      const summary = await scene.clock.run(scene.loop({ once: true }, {}, failed).run());
+      expect(summary.reports[0]?.execution?.finalUpdate.kind).toBe('reported');
+      expect(scene.gitlab.job(id)).toMatchObject({ status: 'failed', failureReason: 'unknown_failure', exitCode: 1 });
+    },
+  );
+
   define('exits 0 without a job when none is queued', 'two-phase', async (expect, scene) => {
     const summary = await scene.clock.run(scene.loop({ once: true }).run());
     expect(summary).toEqual({ reports: [], ended: 'once', unreported: 0, exitCode: 0 });
@@ -207,7 +219,7 @@ export function lifecycleContract(
   });
 
   define(
-    'stops the job when GitLab says canceling, and reports failed/job_canceled once',
+    'stops the job when GitLab says canceling, and reports failed once (job_canceled, through the listed reasons)',
     'legacy',
     async (expect, scene) => {
       const { id } = scene.gitlab.enqueueJob();
@@ -218,13 +230,15 @@ export function lifecycleContract(
       const summary = await scene.clock.run(run);
       expect(summary.reports[0]?.execution).toMatchObject({
         stopped: 'canceled',
-        result: { kind: 'failed', failureReason: 'job_canceled' },
+        // NOTE: job_canceled is no reason GitLab lists, so it goes out as unknown_failure (§11 A6); GitLab ends a
+        // canceling job canceled whatever the reason.
+        result: { kind: 'failed', failureReason: 'unknown_failure' },
         finalUpdate: { kind: 'reported' },
       });
       expect(scene.executor.aborted).toBe(1);
       const finals = scene.gitlab.requestsFor(id).filter((request) => request.state === 'failed');
       expect(finals.map((request) => (request.body as { failure_reason?: string }).failure_reason)).toEqual([
-        'job_canceled',
+        'unknown_failure',
       ]);
       expect(scene.gitlab.job(id).status).toBe('canceled');
     },
