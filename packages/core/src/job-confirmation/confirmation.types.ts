@@ -43,6 +43,11 @@ export interface ConfirmedJob {
   readonly strategy: StrategyName | 'none';
   /** Epoch ms of the confirmation (or of the decision to skip it). */
   readonly at: number;
+  /**
+   * The trace update interval GitLab asked for in the confirmation's answer (it asks for a short one while someone
+   * watches the job): the job's trace and touches start at it, so a cancel reaches even a silent job that soon.
+   */
+  readonly updateIntervalMs?: number;
 }
 
 /** Every outcome of a job's confirmation. */

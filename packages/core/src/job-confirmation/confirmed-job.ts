@@ -12,7 +12,17 @@ export function sealConfirmedJob(
   mode: ConfirmationMode,
   strategy: StrategyName | 'none',
   at: number,
+  updateIntervalMs?: number,
 ): ConfirmedJob {
-  const job = { id: payload.id, credentials: jobCredentialsOf(payload), payload, confirmation, mode, strategy, at };
+  const job = {
+    id: payload.id,
+    credentials: jobCredentialsOf(payload),
+    payload,
+    confirmation,
+    mode,
+    strategy,
+    at,
+    ...(updateIntervalMs === undefined ? {} : { updateIntervalMs }),
+  };
   return Object.freeze(job) as unknown as ConfirmedJob;
 }

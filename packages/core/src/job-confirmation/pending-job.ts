@@ -277,7 +277,10 @@ export class PendingJobHandle implements PendingJob {
           }
           switch (answer.kind) {
             case 'ok':
-              return this.#settle({ kind: 'confirmed' });
+              return this.#settle({
+                kind: 'confirmed',
+                ...(answer.updateIntervalMs === undefined ? {} : { updateIntervalMs: answer.updateIntervalMs }),
+              });
             case 'rejected':
               return this.#settle({
                 kind: 'rejected',
@@ -427,7 +430,7 @@ export class PendingJobHandle implements PendingJob {
 
   #settle(
     result:
-      | { readonly kind: 'confirmed' | 'skipped' }
+      | { readonly kind: 'confirmed' | 'skipped'; readonly updateIntervalMs?: number }
       | { readonly kind: RefusedOutcomeKind; readonly detail: string; readonly release?: Release },
   ): ConfirmationOutcome {
     if (this.#settled !== undefined) return this.#settled;
@@ -444,7 +447,11 @@ export class PendingJobHandle implements PendingJob {
     const outcome: ConfirmationOutcome =
       'detail' in result
         ? { ...facts, ...result }
-        : { ...facts, kind: result.kind, job: sealConfirmedJob(this.payload, result.kind, this.#mode, strategy, now) };
+        : {
+            ...facts,
+            kind: result.kind,
+            job: sealConfirmedJob(this.payload, result.kind, this.#mode, strategy, now, result.updateIntervalMs),
+          };
     this.#settled = outcome;
     this.#stopHolding();
     this.#interrupt?.abort(SETTLED);

@@ -197,6 +197,8 @@ export class JobSession {
     const onShutdown = (): void => stopWith('shutdown');
     shutdown.addEventListener('abort', onShutdown, { once: true });
     if (shutdown.aborted) onShutdown();
+    if (job.updateIntervalMs !== undefined)
+      trace.applyHints({ updateIntervalMs: job.updateIntervalMs, cancelRequested: false });
     const sink = maskingSink(trace, maskedValuesOf(job.payload), tokenPrefixesOf(job.payload));
     trace.start();
     log.info('job started', { confirmation: job.confirmation, mode: job.mode, strategy: job.strategy });

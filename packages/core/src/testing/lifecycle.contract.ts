@@ -244,6 +244,31 @@ export function lifecycleContract(
     },
   );
 
+  define(
+    'a silent job learns of a cancel at the update interval GitLab asked for, not 30 s later',
+    'legacy',
+    async (expect, scene) => {
+      const { id } = scene.gitlab.enqueueJob();
+      // Someone watches the job: GitLab asks for updates every 3 s (the confirmation's answer says so).
+      scene.gitlab.inject(
+        'update-job',
+        { status: 200, headers: { 'Job-Status': 'running', 'X-GitLab-Trace-Update-Interval': '3' } },
+        { jobId: id },
+      );
+      const run = scene.loop({ once: true }, {}, { durationMs: 600_000, output: '' }).run();
+      await scene.clock.advance(SETTLE);
+      expect(scene.executor.running).toBe(1);
+      await scene.clock.advance(10_000);
+      const canceledAt = scene.clock.now();
+      scene.gitlab.cancelJob(id);
+      await scene.clock.advance(3_500);
+      expect(scene.executor.aborted).toBe(1);
+      expect(scene.clock.now() - canceledAt).toBeLessThanOrEqual(3_500);
+      await scene.clock.run(run);
+      expect(scene.gitlab.job(id).status).toBe('canceled');
+    },
+  );
+
   define('stops a job GitLab dropped (403 on the trace) and reports nothing', 'two-phase', async (expect, scene) => {
     const { id } = scene.gitlab.enqueueJob();
     scene.gitlab.inject('patch-trace', { status: 403 }, { jobId: id });

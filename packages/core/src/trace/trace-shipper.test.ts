@@ -43,7 +43,7 @@ describe('TraceShipper', () => {
     trace.write('hello ');
     trace.write(Buffer.from('world'));
     expect(patches(network)).toHaveLength(0);
-    await clock.advance(1_000);
+    await clock.advance(3_000);
     expect(patches(network).map((call) => [call.input.offset, patchText(call)])).toEqual([
       [0, 'hell'],
       [4, 'o wo'],
@@ -336,5 +336,69 @@ describe('never a final state over an unsent trace; outages and server waits', (
     await clock.advance(29_000);
     expect(network.jobCalls()).toHaveLength(2);
     await trace.stop();
+  });
+});
+
+describe('the running phase as GitLab expects it', () => {
+  it('touches at the update interval GitLab set when it is shorter than 30 s (someone watches the job)', async () => {
+    const { clock, network, trace } = setup({ intervalMs: 3_000 });
+    network.onPatchTrace(aPatchTraceResult('succeeded', { offset: 6, updateIntervalMs: 3_000 }));
+    trace.start();
+    trace.write('start\n');
+    await clock.advance(3_000);
+    expect(patches(network)).toHaveLength(1);
+    await clock.advance(3_000);
+    // Silent from here on: a touch every 3 s, not every 30 s.
+    expect(network.jobCalls()).toEqual(['PUT running']);
+    await clock.advance(3_000);
+    expect(network.jobCalls()).toEqual(['PUT running', 'PUT running']);
+    await trace.stop();
+  });
+
+  it('sends one patch per tick while the job runs; the final flush sends the rest', async () => {
+    const { clock, network, trace } = setup({ maxPatchBytes: 4 });
+    trace.start();
+    trace.write('0123456789');
+    await clock.advance(1_000);
+    expect(patches(network).map((call) => patchText(call))).toEqual(['0123']);
+    await clock.advance(1_000);
+    expect(patches(network).map((call) => patchText(call))).toEqual(['0123', '4567']);
+    await trace.stop();
+    expect(await trace.flushAll(clock.now() + 60_000)).toBe('sent');
+    expect(patches(network).map((call) => patchText(call))).toEqual(['0123', '4567', '89']);
+  });
+
+  it('never splits a UTF-8 character at the output limit', () => {
+    const clock = new FakeClock();
+    const trace = new TraceShipper({
+      network: new ScriptedNetwork(),
+      clock,
+      logger: silentLogger,
+      job: jobCredentials(),
+      info: runnerInfo(),
+      outputLimitBytes: 10,
+      onStop: () => {},
+    });
+    trace.write('12345678€€');
+    const text = trace.content.toString('utf8');
+    expect(text.startsWith('12345678\n')).toBe(true);
+    expect(text).not.toContain('\ufffd');
+  });
+
+  it('asks for debug_trace=true on every patch when the job set CI_DEBUG_TRACE', async () => {
+    const clock = new FakeClock();
+    const network = new ScriptedNetwork(() => clock.now());
+    const trace = new TraceShipper({
+      network,
+      clock,
+      logger: silentLogger,
+      job: jobCredentials(),
+      info: runnerInfo(),
+      debugTrace: true,
+      onStop: () => {},
+    });
+    trace.write('x');
+    await trace.flushAll(clock.now() + 60_000);
+    expect(patches(network).map((call) => call.input.debugTrace)).toEqual([true]);
   });
 });

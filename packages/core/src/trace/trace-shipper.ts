@@ -66,7 +66,7 @@ const MAX_RANGE_RETRIES = 3;
 
 /**
  * Ships a running job's output to GitLab as its trace (`PATCH /jobs/:id/trace`), as gitlab-runner's trace watcher
- * does (docs/gitlab-protocol.md §6.3, §7, §11): each tick the unsent bytes go out in patches of at most 1 MiB;
+ * does (docs/gitlab-protocol.md §6.3, §7, §11): each tick sends one patch of at most 1 MiB of the unsent bytes (the final flush sends all);
  * `416` restarts from the server's offset; `Job-Status: canceling` asks the job to stop (canceled); `403` or
  * `Job-Status: canceled/failed` ask it to stop for good (gone); a `404` is logged and skipped (A1). Every call goes
  * through the server's gate: transient failures are retried within the tick, honour `Retry-After`, and keep the
@@ -231,7 +231,9 @@ export class TraceShipper implements TraceSink {
       await this.#serially(async () => {
         // NOTE: one tick's retries end with the tick; what is left goes with the next one.
         const tickEnds = clock.now() + this.#intervalMs;
-        if (this.#sent < this.#length) await this.#flush(tickEnds);
+        // NOTE: one patch per tick, as gitlab-runner: a job printing fast does not flood GitLab; the final flush
+        // sends all that is left.
+        if (this.#sent < this.#length) await this.#flush(tickEnds, 1);
         else if (clock.now() - this.#lastSentAt >= this.#touchIntervalMs()) await this.#touch(tickEnds);
       });
     }
@@ -243,11 +245,14 @@ export class TraceShipper implements TraceSink {
     return this.#serverIntervalMs === undefined ? force : Math.min(force, this.#serverIntervalMs);
   }
 
-  async #flush(deadline: number): Promise<FlushResult> {
+  /** Sends unsent bytes until `deadline`, at most `patchLimit` accepted patches (unbounded by default). */
+  async #flush(deadline: number, patchLimit = Number.POSITIVE_INFINITY): Promise<FlushResult> {
     const { network, job, logger } = this.#options;
     const maxPatch = this.#options.maxPatchBytes ?? 1024 * 1024;
     let mismatches = 0;
+    let accepted = 0;
     while (this.#sent < this.#length) {
+      if (accepted >= patchLimit) return 'unsent';
       if (this.#stopReason === 'gone') return 'gone';
       const local = this.#sent;
       const offset = (this.#base ?? 0) + local;
@@ -275,6 +280,7 @@ export class TraceShipper implements TraceSink {
           this.#base ??= 0;
           this.#sent = Math.min(this.#length, Math.max(local, result.offset - this.#base));
           this.#lastSentAt = this.#options.clock.now();
+          accepted += 1;
           break;
         case 'range-mismatch':
           // NOTE: 416 carries the server's size in `Range: 0-<size>`: continue from there.

@@ -9,7 +9,8 @@ import type { StrategyName } from '../confirmation.types.js';
  * `canceling` outranks every kind but `gone`, so strategies report it first.
  */
 export type ConfirmationAnswer =
-  | { readonly kind: 'ok' }
+  /** 200. `updateIntervalMs`: the trace update interval the answer asked for, when it did. */
+  | { readonly kind: 'ok'; readonly updateIntervalMs?: number }
   | { readonly kind: 'gone'; readonly detail: string }
   /** `Job-Status: canceling`; `rejected` when it came with a 400 (the server was not holding the job). */
   | { readonly kind: 'canceling'; readonly rejected: boolean }
@@ -37,7 +38,9 @@ export function answerFromUpdate(result: UpdateJobResult, endpoint: string): Con
   if (result.cancelRequested) return { kind: 'canceling', rejected: result.kind === 'rejected' };
   switch (result.kind) {
     case 'succeeded':
-      return { kind: 'ok' };
+      return result.updateIntervalMs !== undefined && result.updateIntervalMs > 0
+        ? { kind: 'ok', updateIntervalMs: result.updateIntervalMs }
+        : { kind: 'ok' };
     case 'conflict':
       return { kind: 'conflict' };
     case 'rejected':
