@@ -1,4 +1,5 @@
 export { CLOCK, type Clock, MAX_TIMER_MS, systemClock, type Timers, timerClock } from './clock/clock.port.js';
+export { ExecutorError, type ExecutorErrorCode } from './execution/executor.errors.js';
 export {
   EXECUTOR,
   type ExecutionContext,
@@ -6,6 +7,7 @@ export {
   type Executor,
   type TraceSink,
 } from './execution/executor.port.js';
+export { sectionEnd, sectionStart } from './execution/trace-sections.js';
 export {
   type GitInfo,
   type JobCredentials,
@@ -17,6 +19,7 @@ export {
   type JobVariable,
   jobCredentialsOf,
   revealVariable,
+  type StepWhen,
 } from './job/job.types.js';
 export {
   type ConfirmationMode,
@@ -57,6 +60,7 @@ export {
   MASKED,
   maskedValuesOf,
   maskingSink,
+  maskText,
   tokenPrefixesOf,
 } from './masking/trace-masking.js';
 export {
@@ -92,6 +96,7 @@ export {
   runnerFeatures,
   runnerInfo,
 } from './network/runner-info.js';
+export { goArchitecture, goPlatform, type UserAgentParts, userAgent } from './network/runner-platform.js';
 export { EventRecorder } from './observer/event-recorder.js';
 export {
   fanOut,

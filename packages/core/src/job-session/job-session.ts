@@ -1,4 +1,5 @@
 import type { Clock } from '../clock/clock.port.js';
+import { ExecutorError } from '../execution/executor.errors.js';
 import type { ExecutionResult, Executor } from '../execution/executor.port.js';
 import { failureReasonFor } from '../job/failure-reasons.js';
 import { type JobPayload, jobCredentialsOf, revealVariable } from '../job/job.types.js';
@@ -10,7 +11,7 @@ import {
 } from '../job-confirmation/confirmation.types.js';
 import type { JobConfirmation } from '../job-confirmation/job-confirmation.js';
 import type { Logger } from '../logger/logger.port.js';
-import { maskedValuesOf, maskingSink, tokenPrefixesOf } from '../masking/trace-masking.js';
+import { maskedValuesOf, maskingSink, maskText, tokenPrefixesOf } from '../masking/trace-masking.js';
 import type { Network } from '../network/network.port.js';
 import type { RunnerInfo } from '../network/runner-info.js';
 import type { Observer } from '../observer/observer.port.js';
@@ -199,7 +200,9 @@ export class JobSession {
     if (shutdown.aborted) onShutdown();
     if (job.updateIntervalMs !== undefined)
       trace.applyHints({ updateIntervalMs: job.updateIntervalMs, cancelRequested: false });
-    const sink = maskingSink(trace, maskedValuesOf(job.payload), tokenPrefixesOf(job.payload));
+    const masked = maskedValuesOf(job.payload);
+    const prefixes = tokenPrefixesOf(job.payload);
+    const sink = maskingSink(trace, masked, prefixes);
     trace.start();
     log.info('job started', { confirmation: job.confirmation, mode: job.mode, strategy: job.strategy });
 
@@ -207,8 +210,10 @@ export class JobSession {
     try {
       result = await executor.execute(job, { signal: stop.signal, trace: sink });
     } catch (error) {
-      log.error('executor failed', { error: error instanceof Error ? error.name : 'error' });
-      sink.write(`\nERROR: the executor failed (${error instanceof Error ? error.name : 'error'})\n`);
+      // NOTE: the cause in words, masked like the trace: an executor's message may quote what the job gave it.
+      const cause = maskText(executorFaultText(error), masked, prefixes);
+      log.error('executor failed', { error: cause, ...(hasCode(error) ? { code: error.code } : {}) });
+      sink.write(`\nERROR: the executor failed: ${cause}\n`);
       result = { kind: 'failed', failureReason: 'runner_system_failure' };
     } finally {
       shutdown.removeEventListener('abort', onShutdown);
@@ -315,4 +320,16 @@ function toldAs(result: ExecutionResult, payload: JobPayload): ExecutionResult {
   if (result.kind === 'success') return result;
   const failureReason = failureReasonFor(result.failureReason, payload);
   return failureReason === result.failureReason ? result : { ...result, failureReason };
+}
+
+/** What an executor's fault says: an {@link ExecutorError}'s words, otherwise the message and the error code. */
+function executorFaultText(error: unknown): string {
+  if (error instanceof ExecutorError) return error.message;
+  if (!(error instanceof Error)) return String(error);
+  const text = error.message === '' ? error.name : error.message;
+  return hasCode(error) && !text.includes(error.code) ? `${text} (${error.code})` : text;
+}
+
+function hasCode(error: unknown): error is { readonly code: string } {
+  return typeof error === 'object' && error !== null && typeof (error as { code?: unknown }).code === 'string';
 }

@@ -25,13 +25,17 @@ export type JobVariable =
       readonly raw?: boolean;
     };
 
+/** GitLab's step conditions; `string & {}` keeps editors suggesting the known ones while any string is allowed. */
+export type StepWhen = 'on_success' | 'on_failure' | 'always' | (string & {});
+
 /** One step of the job (`script`, `after_script`, …). */
 export interface JobStep {
   readonly name: string;
   readonly script: readonly string[];
   /** Seconds. */
   readonly timeout?: number;
-  readonly when?: 'on_success' | 'on_failure' | 'always';
+  /** When the step runs; a value this runner does not know is kept as it came (and runs as `on_success`). */
+  readonly when?: StepWhen;
   readonly allow_failure?: boolean;
 }
 

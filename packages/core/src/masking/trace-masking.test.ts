@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { aJobPayload } from '../testing/builders.js';
 import { TextTraceSink as TextSink } from '../testing/text-trace-sink.js';
-import { DEFAULT_TOKEN_PREFIXES, MASKED, maskingSink, tokenPrefixesOf } from './trace-masking.js';
+import { DEFAULT_TOKEN_PREFIXES, MASKED, maskingSink, maskText, tokenPrefixesOf } from './trace-masking.js';
 
 const TOKEN_BODY = 'AbC123xyz_9-QQ';
 const LINE = `push with glpat-${TOKEN_BODY} then exit\n`;
@@ -121,5 +121,13 @@ describe('maskingSink', () => {
     const sink = maskingSink(out, []);
     sink.write('abc');
     expect(out.text).toBe('abc');
+  });
+});
+
+describe('maskText', () => {
+  it('masks a whole text at once, values and prefixed tokens', () => {
+    expect(maskText(`value s3cr3t-v and glpat-${TOKEN_BODY} end`, ['s3cr3t-v'])).toBe(
+      `value ${MASKED} and glpat-${MASKED} end`,
+    );
   });
 });

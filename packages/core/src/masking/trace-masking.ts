@@ -136,3 +136,16 @@ export function maskingSink(
     },
   };
 }
+
+/** `text` with `values` and prefixed tokens masked as {@link maskingSink} masks a trace (for a log line or a message). */
+export function maskText(
+  text: string,
+  values: readonly string[],
+  prefixes: readonly string[] = DEFAULT_TOKEN_PREFIXES,
+): string {
+  let out = '';
+  const sink = maskingSink({ write: (chunk) => (out += String(chunk)) }, values, prefixes);
+  sink.write(text);
+  sink.flush();
+  return out;
+}

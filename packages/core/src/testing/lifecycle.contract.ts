@@ -1,3 +1,4 @@
+import { ExecutorError } from '../execution/executor.errors.js';
 import type { JobConfirmationOptions } from '../job-confirmation/confirmation.types.js';
 import { JobConfirmation } from '../job-confirmation/job-confirmation.js';
 import type { PrepareJob } from '../job-session/job-session.js';
@@ -151,6 +152,24 @@ export function lifecycleContract(
       const summary = await scene.clock.run(scene.loop({ once: true }, {}, failed).run());
       expect(summary.reports[0]?.execution?.finalUpdate.kind).toBe('reported');
       expect(scene.gitlab.job(id)).toMatchObject({ status: 'failed', failureReason: 'unknown_failure', exitCode: 1 });
+    },
+  );
+
+  define(
+    "an executor's fault is reported as runner_system_failure with its cause in words, masked",
+    'two-phase',
+    async (expect, scene) => {
+      const { id } = scene.gitlab.enqueueJob();
+      const fault = new ExecutorError(
+        'executor.start',
+        `could not start the job: DEPLOY_PASSWORD=${defaultMaskedValue} is too large`,
+      );
+      const summary = await scene.clock.run(scene.loop({ once: true }, {}, { output: '', fault }).run());
+      expect(summary.reports[0]?.execution?.result).toEqual({ kind: 'failed', failureReason: 'runner_system_failure' });
+      expect(scene.gitlab.job(id)).toMatchObject({ status: 'failed', failureReason: 'runner_system_failure' });
+      expect(scene.gitlab.traceText(id)).toBe(
+        '\nERROR: the executor failed: could not start the job: DEPLOY_PASSWORD=[MASKED] is too large\n',
+      );
     },
   );
 

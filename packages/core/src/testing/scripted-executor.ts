@@ -10,6 +10,8 @@ export interface ExecutorScript {
   readonly durationMs?: number;
   /** @default success */
   readonly result?: ExecutionResult;
+  /** Thrown after the output, as an executor's own fault. @default none */
+  readonly fault?: Error;
 }
 
 /**
@@ -35,6 +37,7 @@ export class ScriptedExecutor implements Executor {
     this.maxRunning = Math.max(this.maxRunning, this.running);
     try {
       context.trace.write(this.#script.output ?? 'hello from the test executor\n');
+      if (this.#script.fault !== undefined) throw this.#script.fault;
       await this.#clock.sleep(this.#script.durationMs ?? 0, context.signal);
       if (context.signal.aborted) {
         this.aborted += 1;

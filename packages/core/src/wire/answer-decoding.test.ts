@@ -220,8 +220,17 @@ describe('job payload schema (docs/gitlab-protocol.md §3)', () => {
     ['token', { ...base, token: '' }],
     ['token', { ...base, token: 42 }],
     ['job_info.pipeline_id', { ...base, job_info: { pipeline_id: '900' } }],
-    ['variables[1].key', { ...base, variables: [{ key: 'A', value: 'b' }, { value: 'no key' }] }],
-    ['steps[0].when', { ...base, steps: [{ name: 'script', script: [], when: 'sometimes' }] }],
+    [
+      'variables[1].key',
+      {
+        ...base,
+        variables: [
+          { key: 'A', value: 'b' },
+          { key: 7, value: 'b' },
+        ],
+      },
+    ],
+    ['steps[0].when', { ...base, steps: [{ name: 'script', script: [], when: ['always'] }] }],
     ['git_info.refspecs[0]', { ...base, git_info: { refspecs: [7] } }],
     ['(root)', [1, 2, 3]],
   ])('names the failing field %s', (path, body) => {

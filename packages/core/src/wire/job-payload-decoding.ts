@@ -4,9 +4,12 @@ import { isRecord } from './server-message.js';
 
 /*
  * The job payload of a 201 to `POST /jobs/request` (docs/gitlab-protocol.md §3), checked and decoded in one pass.
- * Known fields are checked as gitlab-runner's decoder types them; unknown fields pass through untouched, so a newer
- * GitLab does not break the runner. GitLab sends `null` for many absent values: a `null` in an optional field is
- * dropped, except where the domain types keep `null` as a meaning of their own (`nullable` below).
+ * Known fields are checked as gitlab-runner's decoder types them, and tolerated where it tolerates them
+ * (docs/gitlab-protocol.md §3.2): unknown fields pass through untouched, so a newer GitLab does not break the runner;
+ * an unknown enum string is kept; `null` (GitLab sends it for many absent values, older GitLabs even as list entries,
+ * `"cache":[null]`) means the zero value: a `null` field is dropped, except where the domain types keep `null` as a
+ * meaning of their own (`nullable` below) or need a value (`defaulted`: an absent step name is `''`, as Go decodes
+ * it); a `null` list entry is an empty entry. A value of the wrong type is rejected, as Go's decoder rejects it.
  *
  * NOTE: hand-written rather than a schema library: the payload is decoded on every job hand-out, and a schema
  * library's decode of a 2 KB payload cost more than the rest of the HTTP client (docs/adr/0005-hand-written-payload-decoder.md).
@@ -36,11 +39,11 @@ export class JobPayloadError extends Error {
 type Path = { readonly parent: Path; readonly key: string | number } | undefined;
 type Decode = (value: unknown, path: Path) => unknown;
 /** A known field: its decoder, and what an absent or `null` value means. */
-interface Field {
-  readonly decode: Decode;
-  /** `required`: must be present and not null; `optional`: null is dropped; `nullable`: null is kept. */
-  readonly presence: 'required' | 'optional' | 'nullable';
-}
+type Field =
+  /** `optional`: null is dropped; `nullable`: null is kept. */
+  | { readonly decode: Decode; readonly presence: 'optional' | 'nullable' }
+  /** `defaulted`: absent or null is `zero` (a field the domain types need). */
+  | { readonly decode: Decode; readonly presence: 'defaulted'; readonly zero: unknown };
 
 function formatPath(path: Path): string {
   const keys: Array<string | number> = [];
@@ -68,22 +71,18 @@ const number: Decode = (value, path) =>
 const integer: Decode = (value, path) =>
   typeof value === 'number' && Number.isSafeInteger(value) ? value : fail(path, 'an integer', value);
 
-const oneOf =
-  (...allowed: readonly string[]): Decode =>
-  (value, path) => {
-    if (typeof value !== 'string') return fail(path, 'a string', value);
-    if (!allowed.includes(value)) throw new JobPayloadError(formatPath(path), `expected one of ${allowed.join(', ')}`);
-    return value;
-  };
-
-/** A list whose items pass `item`; the input list is returned when no item changed. */
+/**
+ * A list whose items pass `item`; a `null` item is `empty` (then decoded, so an empty object gets its defaults). The
+ * input list is returned when no item changed.
+ */
 const listOf =
-  (item: Decode): Decode =>
+  (item: Decode, empty: unknown): Decode =>
   (value, path) => {
     if (!Array.isArray(value)) return fail(path, 'a list', value);
     let out: unknown[] | undefined;
     for (let index = 0; index < value.length; index++) {
-      const decoded = item(value[index], { parent: path, key: index });
+      const raw = value[index] ?? empty;
+      const decoded = item(raw, { parent: path, key: index });
       if (decoded !== value[index]) {
         out ??= value.slice();
         out[index] = decoded;
@@ -102,7 +101,11 @@ const objectOf =
       const field = fields[name] as Field;
       const raw = value[name];
       if (raw === undefined || raw === null) {
-        if (field.presence === 'required') return fail({ parent: path, key: name }, 'a value', raw);
+        if (field.presence === 'defaulted') {
+          out ??= { ...value };
+          out[name] = field.zero;
+          continue;
+        }
         if (raw === null && field.presence === 'optional') {
           out ??= { ...value };
           delete out[name];
@@ -118,13 +121,15 @@ const objectOf =
     return out ?? value;
   };
 
-const required = (decode: Decode): Field => ({ decode, presence: 'required' });
+const defaulted = (decode: Decode, zero: unknown): Field => ({ decode, presence: 'defaulted', zero });
 const optional = (decode: Decode): Field => ({ decode, presence: 'optional' });
 const nullable = (decode: Decode): Field => ({ decode, presence: 'nullable' });
-const strings = listOf(string);
+const strings = listOf(string, '');
+const objects = (fields: Readonly<Record<string, Field>>): Decode => listOf(objectOf(fields), {});
 
 const variable = objectOf({
-  key: required(string),
+  // NOTE: a variable without a key is kept (Go decodes it as ''); nothing sets it in a job's environment.
+  key: defaulted(string, ''),
   // NOTE: a null value is an empty variable (it becomes '').
   value: nullable(string),
   public: optional(boolean),
@@ -138,8 +143,8 @@ const image = objectOf({
   alias: optional(string),
   command: optional(strings),
   entrypoint: optional(strings),
-  ports: optional(listOf(objectOf({ number: required(integer), protocol: optional(string), name: optional(string) }))),
-  variables: optional(listOf(variable)),
+  ports: optional(objects({ number: defaulted(integer, 0), protocol: optional(string), name: optional(string) })),
+  variables: optional(listOf(variable, {})),
   pull_policy: optional(strings),
   executor_opts: optional(objectOf({})),
 });
@@ -184,65 +189,56 @@ const payloadFields = {
   runner_info: optional(
     objectOf({ uuid: optional(string), timeout: optional(integer), runner_session_url: nullable(string) }),
   ),
-  variables: optional(listOf(variable)),
+  variables: optional(listOf(variable, {})),
   steps: optional(
-    listOf(
-      objectOf({
-        name: required(string),
-        script: optional(strings),
-        timeout: optional(integer),
-        when: optional(oneOf('on_success', 'on_failure', 'always')),
-        allow_failure: optional(boolean),
-      }),
-    ),
+    objects({
+      name: defaulted(string, ''),
+      script: defaulted(strings, []),
+      timeout: optional(integer),
+      // NOTE: a `when` this runner does not know is kept, as gitlab-runner keeps it (executors treat it as on_success).
+      when: optional(string),
+      allow_failure: optional(boolean),
+    }),
   ),
   image: optional(image),
-  services: optional(listOf(image)),
+  services: optional(listOf(image, {})),
   artifacts: optional(
-    listOf(
-      objectOf({
-        name: optional(string),
-        untracked: optional(boolean),
-        paths: optional(strings),
-        exclude: optional(strings),
-        when: optional(string),
-        artifact_type: optional(string),
-        artifact_format: optional(string),
-        expire_in: optional(string),
-      }),
-    ),
+    objects({
+      name: optional(string),
+      untracked: optional(boolean),
+      paths: optional(strings),
+      exclude: optional(strings),
+      when: optional(string),
+      artifact_type: optional(string),
+      artifact_format: optional(string),
+      expire_in: optional(string),
+    }),
   ),
   cache: optional(
-    listOf(
-      objectOf({
-        key: optional(string),
-        untracked: optional(boolean),
-        policy: optional(string),
-        paths: optional(strings),
-        when: optional(string),
-        fallback_keys: optional(strings),
-      }),
-    ),
+    objects({
+      key: optional(string),
+      untracked: optional(boolean),
+      policy: optional(string),
+      paths: optional(strings),
+      when: optional(string),
+      fallback_keys: optional(strings),
+    }),
   ),
   credentials: optional(
-    listOf(
-      objectOf({
-        type: optional(string),
-        url: optional(string),
-        username: optional(string),
-        password: optional(string),
-      }),
-    ),
+    objects({
+      type: optional(string),
+      url: optional(string),
+      username: optional(string),
+      password: optional(string),
+    }),
   ),
   dependencies: optional(
-    listOf(
-      objectOf({
-        id: required(integer),
-        token: optional(string),
-        name: optional(string),
-        artifacts_file: optional(objectOf({ filename: optional(string), size: optional(integer) })),
-      }),
-    ),
+    objects({
+      id: defaulted(integer, 0),
+      token: optional(string),
+      name: optional(string),
+      artifacts_file: optional(objectOf({ filename: optional(string), size: optional(integer) })),
+    }),
   ),
   features: optional(
     objectOf({
@@ -253,7 +249,7 @@ const payloadFields = {
       tracing: optional(objectOf({})),
     }),
   ),
-  hooks: optional(listOf(objectOf({ name: required(string), script: optional(strings) }))),
+  hooks: optional(objects({ name: defaulted(string, ''), script: defaulted(strings, []) })),
   // NOTE: `run` is a string holding a JSON list of steps, not the list itself.
   run: optional(string),
 } satisfies Record<string, Field>;
