@@ -1,4 +1,4 @@
-import { ClientConfigError, type Clock, type Logger, silentLogger, systemClock } from '@runner-core/core';
+import { ClientConfigError, type Clock, type Logger, silentLogger, systemClock, userAgent } from '@runner-core/core';
 import { DEFAULT_MAX_JOB_PAYLOAD_BYTES, newRequestId } from '@runner-core/core/wire';
 import { ADAPTER_VERSION } from './version.js';
 
@@ -70,9 +70,9 @@ export interface ResolvedHttpNetworkOptions {
   readonly maxJobPayloadBytes: number;
 }
 
-/** The default `User-Agent`: product, version, and the runtime, like gitlab-runner's. */
+/** The default `User-Agent`, in gitlab-runner's shape: `runner-core 0.1.0 (main; node v20.19.0; linux/amd64)`. */
 export function defaultUserAgent(): string {
-  return `runner-core/${ADAPTER_VERSION} (node ${process.version}; ${process.platform}/${process.arch})`;
+  return userAgent({ version: ADAPTER_VERSION });
 }
 
 /**

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { ClientConfigError, runnerInfo } from '@runner-core/core';
+import { ClientConfigError, goArchitecture, goPlatform, runnerInfo } from '@runner-core/core';
 import nock from 'nock';
 import { describe, expect, it } from 'vitest';
 import { runnerApiBase } from '../src/gitlab-url.js';
@@ -80,9 +80,9 @@ describe('options', () => {
     expect(resolved.newRequestId()).toMatch(/^[0-9a-f]{32}$/);
   });
 
-  it('the default user agent names the product, its version and the runtime', () => {
+  it("the default user agent is in gitlab-runner's shape: product, version, branch, runtime, Go's platform names", () => {
     expect(defaultUserAgent()).toBe(
-      `runner-core/${ADAPTER_VERSION} (node ${process.version}; ${process.platform}/${process.arch})`,
+      `runner-core ${ADAPTER_VERSION} (main; node ${process.version}; ${goPlatform(process.platform)}/${goArchitecture(process.arch)})`,
     );
   });
 

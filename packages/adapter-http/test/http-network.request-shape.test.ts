@@ -26,7 +26,7 @@ interface Seen {
 }
 
 const REQUEST_ID = /^[0-9a-f]{32}$/;
-const USER_AGENT = /^runner-core\/0\.1\.0 \(node v\d+\.\d+\.\d+; [a-z0-9]+\/[a-z0-9]+\)$/;
+const USER_AGENT = /^runner-core 0\.1\.0 \(main; node v\d+\.\d+\.\d+; [a-z0-9]+\/[a-z0-9]+\)$/;
 
 describe('POST /jobs/request', () => {
   it('R11 / R12: RUNNER-TOKEN equal to the body token, system_id, Accept and Content-Type JSON, a request id, the user agent and every feature', async () => {

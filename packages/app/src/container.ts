@@ -7,6 +7,8 @@ import {
   EXECUTOR,
   type Executor,
   fanOut,
+  goArchitecture,
+  goPlatform,
   JOB_CONFIRMATION,
   JobConfirmation,
   LOGGER,
@@ -20,18 +22,22 @@ import {
   type RunnerInfo,
   runnerFeatures,
   runnerInfo,
+  type Secret,
   ServerGate,
   type StateStore,
+  shortToken,
   systemClock,
+  userAgent,
 } from '@runner-core/core';
 import type { DestinationStream } from 'pino';
 import { type DependencyContainer, instancePerContainerCachingFactory, container as rootContainer } from 'tsyringe';
 import type { AppConfig } from './config/app-config.js';
 import { ExecExecutor } from './executors/exec-executor.js';
+import { appRunnerIdentity } from './executors/job-environment.js';
 import { ShellExecutor } from './executors/shell-executor.js';
 import { logObserver, ndjsonObserver } from './logging/event-observers.js';
 import { createLogger } from './logging/pino-logger.js';
-import { APP_VERSION } from './version.js';
+import { APP_BRANCH, APP_VERSION } from './version.js';
 
 /** The injection token of the {@link AppConfig} the container was built from. */
 export const APP_CONFIG: unique symbol = Symbol('AppConfig');
@@ -61,6 +67,8 @@ export interface ContainerOptions {
   readonly observers?: readonly Observer[];
   /** Where `HttpNetwork` reads `HTTPS_PROXY` / `NO_PROXY`. @default process.env */
   readonly proxyEnv?: Readonly<Record<string, string | undefined>>;
+  /** The runner token, whose short form jobs see as `CI_RUNNER_SHORT_TOKEN`. @default none (the variable is unset) */
+  readonly runnerToken?: Secret;
 }
 
 /** The `info` block this app sends: runner-core, the executor, bash, and the features the executors support. */
@@ -70,8 +78,8 @@ export function appRunnerInfo(config: Pick<AppConfig, 'executor'>): RunnerInfo {
     version: APP_VERSION,
     executor: config.executor,
     shell: 'bash',
-    platform: process.platform,
-    architecture: process.arch,
+    platform: goPlatform(process.platform),
+    architecture: goArchitecture(process.arch),
     features: runnerFeatures({ variables: true, masking: true, return_exit_code: true, raw_variables: true }),
   });
 }
@@ -139,7 +147,7 @@ export function buildContainer(config: AppConfig, options: ContainerOptions = {}
               url: config.url,
               ...(config.tlsCaFile === undefined ? {} : { tlsCaFile: config.tlsCaFile }),
               ...(options.proxyEnv === undefined ? {} : { env: options.proxyEnv }),
-              userAgent: `runner-core/${APP_VERSION} (node ${process.version}; ${process.platform}/${process.arch})`,
+              userAgent: userAgent({ version: APP_VERSION, branch: APP_BRANCH }),
               logger: r.resolve<Logger>(LOGGER),
               clock: r.resolve<Clock>(CLOCK),
             }),
@@ -159,14 +167,17 @@ export function buildContainer(config: AppConfig, options: ContainerOptions = {}
     useFactory: instancePerContainerCachingFactory((r) => new ServerGate(r.resolve<Clock>(CLOCK))),
   });
   c.register<RunnerInfo>(RUNNER_INFO, { useValue: appRunnerInfo(config) });
+  const runner = appRunnerIdentity(
+    options.runnerToken === undefined ? undefined : shortToken(options.runnerToken.reveal()),
+  );
   c.register<Executor>(EXECUTOR, {
     useFactory: instancePerContainerCachingFactory((r): Executor => {
       switch (config.executor) {
         case 'shell':
-          return new ShellExecutor({ clock: r.resolve<Clock>(CLOCK) });
+          return new ShellExecutor({ clock: r.resolve<Clock>(CLOCK), runner });
         case 'exec':
           if (config.exec === undefined) throw new Error('the exec executor needs a command (--exec CMD)');
-          return new ExecExecutor({ command: config.exec, clock: r.resolve<Clock>(CLOCK) });
+          return new ExecExecutor({ command: config.exec, clock: r.resolve<Clock>(CLOCK), runner });
         default: {
           const unreachable: never = config.executor;
           throw new Error(`unknown executor ${String(unreachable)}`);

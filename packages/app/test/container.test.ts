@@ -5,11 +5,14 @@ import {
   CLOCK,
   EventRecorder,
   EXECUTOR,
+  goArchitecture,
+  goPlatform,
   JOB_CONFIRMATION,
   JobConfirmation,
   LOGGER,
   NETWORK,
   OBSERVER,
+  Secret,
   systemClock,
 } from '@runner-core/core';
 import { aJobPayload, ScriptedNetwork } from '@runner-core/core/testing';
@@ -18,6 +21,7 @@ import { describe, expect, it } from 'vitest';
 import { appConfig } from '../src/config/app-config.js';
 import {
   APP_CONFIG,
+  appRunnerInfo,
   buildContainer,
   ContainerError,
   disposeContainer,
@@ -27,6 +31,7 @@ import {
 } from '../src/container.js';
 import { ExecExecutor } from '../src/executors/exec-executor.js';
 import { ShellExecutor } from '../src/executors/shell-executor.js';
+import { aConfirmedJob, TextSink } from './support/jobs.js';
 import { LogCapture } from './support/scene.js';
 
 const quiet = { logDestination: new LogCapture(), writeEvent: () => {} };
@@ -134,5 +139,26 @@ describe('verifyContainer', () => {
   it('reports a bad TLS file by option, without a token', () => {
     const c = buildContainer(appConfig({ url: 'https://gitlab.example.com', tlsCaFile: '/nonexistent/ca.pem' }), quiet);
     expect(containerError(() => verifyContainer(c))).toMatch(/^cannot build Network .*tlsCaFile/);
+  });
+});
+
+describe('the runner as GitLab shows it (docs/gitlab-protocol.md §2.2)', () => {
+  it("reports platform and architecture in Go's names, as gitlab-runner does", () => {
+    const info = appRunnerInfo({ executor: 'shell' });
+    expect(info.platform).toBe(goPlatform(process.platform));
+    expect(info.architecture).toBe(goArchitecture(process.arch));
+    if (process.arch === 'x64') expect(info.architecture).toBe('amd64');
+  });
+
+  it("jobs see the runner token's short form, never the token", async () => {
+    const token = new Secret('glrt-t3_abcdefghijklmnopqrstuvw');
+    const container = buildContainer(appConfig({ executor: 'shell' }), { ...quiet, runnerToken: token });
+    const executor = container.resolve<ShellExecutor>(EXECUTOR);
+    const job = await aConfirmedJob({ script: ['echo "short=$CI_RUNNER_SHORT_TOKEN"', 'env'] });
+    const trace = new TextSink();
+    await executor.execute(job, { signal: new AbortController().signal, trace });
+    expect(trace.text).toContain('short=abcdefghi\n');
+    expect(trace.text).not.toContain(token.reveal());
+    await disposeContainer(container);
   });
 });

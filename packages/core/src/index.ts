@@ -5,6 +5,7 @@ export {
   type ExecutionContext,
   type ExecutionResult,
   type Executor,
+  type JobStopReason,
   type TraceSink,
 } from './execution/executor.port.js';
 export { sectionEnd, sectionStart } from './execution/trace-sections.js';

@@ -16,6 +16,7 @@ import { FileStateStore } from '../state/file-state-store.js';
 export async function runCommand(config: RunConfig, io: CliIo): Promise<number> {
   const container = buildContainer(config, {
     writeEvent: io.stdout,
+    runnerToken: config.token,
     ...(io.logDestination === undefined ? {} : { logDestination: io.logDestination }),
   });
   try {

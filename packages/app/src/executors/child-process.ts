@@ -1,5 +1,5 @@
-import { spawn } from 'node:child_process';
-import type { Clock, TraceSink } from '@runner-core/core';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { type Clock, ExecutorError, type TraceSink } from '@runner-core/core';
 
 /** How a child process ended. */
 export interface ChildExit {
@@ -35,16 +35,24 @@ const SIGNAL_NUMBERS: Readonly<Record<string, number>> = { SIGHUP: 1, SIGINT: 2,
 
 /**
  * Runs a child process in its own process group (so stopping it stops everything it started), streaming its
- * output to a sink. Resolves when the child exited; rejects only when it could not be started.
+ * output to a sink. Resolves when the child exited.
+ * @throws {ExecutorError} `executor.start` when it could not be started, saying why in words
  */
 export function runChild(spec: ChildSpec): Promise<ChildExit> {
   return new Promise<ChildExit>((resolve, reject) => {
-    const child = spawn(spec.command, [...spec.args], {
-      cwd: spec.cwd,
-      env: { ...spec.env },
-      detached: true,
-      stdio: [spec.stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
-    });
+    let child: ChildProcess;
+    try {
+      child = spawn(spec.command, [...spec.args], {
+        cwd: spec.cwd,
+        env: { ...spec.env },
+        detached: true,
+        stdio: [spec.stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+      });
+    } catch (error) {
+      // NOTE: an environment Node refuses (a NUL in a value) throws here rather than failing the spawn.
+      reject(startFailure(spec, error instanceof Error ? error : new Error(String(error))));
+      return;
+    }
     let aborted = false;
     let timedOut = false;
     let exited = false;
@@ -80,7 +88,7 @@ export function runChild(spec: ChildSpec): Promise<ChildExit> {
       exited = true;
       stopTimers.abort();
       spec.signal.removeEventListener('abort', onAbort);
-      reject(error);
+      reject(startFailure(spec, error));
     });
     child.once('close', (code, signal) => {
       exited = true;
@@ -100,4 +108,33 @@ export function runChild(spec: ChildSpec): Promise<ChildExit> {
       });
     }
   });
+}
+
+/** Why a child could not start, in words; names a variable, never its value. */
+function startFailure(spec: ChildSpec, error: Error): ExecutorError {
+  const code = (error as NodeJS.ErrnoException).code;
+  const what = `could not start ${spec.command}`;
+  switch (code) {
+    case 'E2BIG': {
+      let largest = '';
+      let size = 0;
+      for (const [key, value] of Object.entries(spec.env)) {
+        const bytes = Buffer.byteLength(key) + Buffer.byteLength(value) + 2;
+        if (bytes > size) [largest, size] = [key, bytes];
+      }
+      return new ExecutorError(
+        'executor.start',
+        `${what}: its environment is larger than the operating system allows (E2BIG; Linux takes at most 128 KiB per variable); the largest is ${largest} (${size} bytes)`,
+        { cause: error },
+      );
+    }
+    case 'ENOENT':
+      return new ExecutorError('executor.start', `${what}: no such program or working folder (ENOENT)`, {
+        cause: error,
+      });
+    case 'EACCES':
+      return new ExecutorError('executor.start', `${what}: permission denied (EACCES)`, { cause: error });
+    default:
+      return new ExecutorError('executor.start', `${what}: ${error.message}`, { cause: error });
+  }
 }

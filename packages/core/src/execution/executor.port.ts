@@ -6,8 +6,15 @@ export interface TraceSink {
   write(chunk: string | Uint8Array): void;
 }
 
+/**
+ * Why a job must stop, as its signal's `reason`: canceled in GitLab (an executor may still run the job's
+ * `after_script`, as gitlab-runner does), gone from GitLab (nothing more will be reported), or the runner is shutting
+ * down and stops its jobs.
+ */
+export type JobStopReason = 'canceled' | 'gone' | 'shutdown';
+
 export interface ExecutionContext {
-  /** Aborted when the job must stop (canceled in GitLab, or the runner is shutting down). */
+  /** Aborted when the job must stop; its `reason` is a {@link JobStopReason}. */
   readonly signal: AbortSignal;
   /**
    * The job's trace, already masked: the job session owns masking (masked variables, the job token and GitLab's

@@ -1,6 +1,6 @@
 import type { Clock } from '../clock/clock.port.js';
 import { ExecutorError } from '../execution/executor.errors.js';
-import type { ExecutionResult, Executor } from '../execution/executor.port.js';
+import type { ExecutionResult, Executor, JobStopReason } from '../execution/executor.port.js';
 import { failureReasonFor } from '../job/failure-reasons.js';
 import { type JobPayload, jobCredentialsOf, revealVariable } from '../job/job.types.js';
 import {
@@ -173,8 +173,8 @@ export class JobSession {
     const { job } = outcome;
     const started = clock.now();
     const stop = new AbortController();
-    let stopped: 'canceled' | 'gone' | 'shutdown' | undefined;
-    const stopWith = (reason: 'canceled' | 'gone' | 'shutdown'): void => {
+    let stopped: JobStopReason | undefined;
+    const stopWith = (reason: JobStopReason): void => {
       // NOTE: a job gone from GitLab outranks a cancel: nothing may be reported for it.
       if (stopped === undefined || reason === 'gone') stopped = reason;
       stop.abort(reason);

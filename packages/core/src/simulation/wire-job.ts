@@ -25,6 +25,8 @@ export interface JobSpec {
   readonly stage?: string;
   /** The lines of the `script` step. @default ['echo hello'] */
   readonly script?: readonly string[];
+  /** The lines of an `after_script` step (`when: always`, as GitLab sends it). @default none */
+  readonly afterScript?: readonly string[];
   /**
    * The job's variables. @default CI_JOB_ID, CI_JOB_TOKEN (masked, the job token) and DEPLOY_PASSWORD (masked)
    */
@@ -108,6 +110,9 @@ export function aWireJob(fields: JobSpec & { readonly id?: number; readonly toke
         when: 'on_success',
         allow_failure: false,
       },
+      ...(fields.afterScript === undefined
+        ? []
+        : [{ name: 'after_script', script: [...fields.afterScript], timeout, when: 'always', allow_failure: true }]),
     ],
     image: null,
     services: [],
