@@ -52,7 +52,7 @@ const builtIn = (key: string, value: string): ProcessVariable => ({ key, value, 
 
 /**
  * The variables of a job's process in gitlab-runner's order, then expanded as it expands them (the last definition
- * of a name wins; docs/gitlab-protocol.md §3.3):
+ * of a name wins; docs/gitlab-protocol.md §3.4):
  * 1. what GitLab always sends, in case this payload lacks it (`CI`, `GITLAB_CI`, `CI_JOB_ID`);
  * 2. the runner's predefined variables: `CI_BUILDS_DIR`, `CI_PROJECT_DIR`, `CI_CONCURRENT_ID`,
  *    `CI_CONCURRENT_PROJECT_ID`, `CI_SERVER=yes`, `CI_JOB_STATUS=running`, `CI_JOB_TIMEOUT`;

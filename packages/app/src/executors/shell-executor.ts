@@ -56,7 +56,7 @@ type StepsOutcome =
 const stageOf = (step: JobStep): string => `step_${step.name.toLowerCase().replace(/[^a-z0-9_.-]/g, '_')}`;
 
 /**
- * Runs jobs on this machine with bash, as gitlab-runner's shell executor does (docs/gitlab-protocol.md §3.3):
+ * Runs jobs on this machine with bash, as gitlab-runner's shell executor does (docs/gitlab-protocol.md §3.4):
  *
  * - a fresh build folder per job: `CI_BUILDS_DIR` and `CI_PROJECT_DIR` inside it, file variables and scripts in
  *   `<project>.tmp`; the folder is removed afterwards (and at start-up, for a job a killed runner left);

@@ -1,6 +1,6 @@
 /*
  * How gitlab-runner expands `$NAME` and `${NAME}` in variable values before a job sees them (docs/gitlab-protocol.md
- * §3.3): one pass, each reference replaced by the last value defined under that name as it came (not itself
+ * §3.4): one pass, each reference replaced by the last value defined under that name as it came (not itself
  * expanded), an unknown name by nothing; `$$` is a literal `$`; the one-character special names of a shell (`$?`,
  * `$1`, …) become nothing; a `$` followed by anything else stays. A variable marked `raw` is not expanded.
  */

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { sectionEnd, sectionStart } from './trace-sections.js';
 
-describe('trace sections (docs/gitlab-protocol.md §6.4)', () => {
+describe('trace sections (docs/gitlab-protocol.md §6.6)', () => {
   it('opens and closes a section as GitLab folds it: unix seconds, name, erase-line', () => {
     expect(sectionStart('step_script', 'Executing "step_script"', 1_700_000_000_999)).toBe(
       'section_start:1700000000:step_script\r\u001b[0K\u001b[0K\u001b[36;1mExecuting "step_script"\u001b[0;m\n',

@@ -1,5 +1,5 @@
 /*
- * Collapsible sections of a GitLab job log (docs/gitlab-protocol.md §6.4): GitLab's log viewer folds what lies
+ * Collapsible sections of a GitLab job log (docs/gitlab-protocol.md §6.6): GitLab's log viewer folds what lies
  * between `section_start:<unix seconds>:<name>` and `section_end:<unix seconds>:<name>`, each followed by a carriage
  * return and an erase-line sequence, and shows the header line and the section's duration. gitlab-runner prints its
  * stages this way (`prepare_executor`, `step_script`, `after_script`, …); an executor of this core may do the same.

@@ -194,6 +194,16 @@ describe('sendFinalState', () => {
     expect(clock.now() - started).toBe(4_000);
   });
 
+  it('goes back to the 3 s interval when the final update starts, whatever GitLab set while the job ran', async () => {
+    const { deps, network, job, trace, clock } = finalSetup();
+    trace.applyHints({ updateIntervalMs: 10_000, cancelRequested: false });
+    network.onUpdateJob(anUpdateResult('trace-invalid'));
+    const started = clock.now();
+    expect(await clock.run(sendFinalState(deps, job, trace, { kind: 'success' }))).toMatchObject({ kind: 'reported' });
+    expect(trace.intervalMs).toBe(3_000);
+    expect(clock.now() - started).toBe(3_000);
+  });
+
   it('resends the whole trace after 412, one interval later', async () => {
     const { deps, network, job, trace, clock } = finalSetup();
     network.onUpdateJob(anUpdateResult('trace-invalid'));

@@ -5,7 +5,7 @@ import { isRecord } from './server-message.js';
 /*
  * The job payload of a 201 to `POST /jobs/request` (docs/gitlab-protocol.md §3), checked and decoded in one pass.
  * Known fields are checked as gitlab-runner's decoder types them, and tolerated where it tolerates them
- * (docs/gitlab-protocol.md §3.2): unknown fields pass through untouched, so a newer GitLab does not break the runner;
+ * (docs/gitlab-protocol.md §3.3): unknown fields pass through untouched, so a newer GitLab does not break the runner;
  * an unknown enum string is kept; `null` (GitLab sends it for many absent values, older GitLabs even as list entries,
  * `"cache":[null]`) means the zero value: a `null` field is dropped, except where the domain types keep `null` as a
  * meaning of their own (`nullable` below) or need a value (`defaulted`: an absent step name is `''`, as Go decodes
