@@ -37,11 +37,18 @@ describe('durations', () => {
     ['1h', 3_600_000],
     ['1.5s', 1_500],
     [' 3s ', 3_000],
+    // Go's compound forms, as gitlab-runner's flags and RUNNER_AFTER_SCRIPT_TIMEOUT take them.
+    ['1m30s', 90_000],
+    ['1h30m', 5_400_000],
+    ['1.5h', 5_400_000],
+    ['10m0s', 600_000],
+    ['1500us', 2],
+    ['0', 0],
   ])('parses %j as %d ms', (text, ms) => {
     expect(parseDuration(text)).toBe(ms);
   });
 
-  it.each(['30', '', 's', '-1s', '1d', '1m30s', 'abc'])('refuses %j', (text) => {
+  it.each(['30', '', 's', '-1s', '1d', 'abc', '5 m', 'm5', '1m 30s'])('refuses %j', (text) => {
     expect(parseDuration(text)).toBeUndefined();
   });
 

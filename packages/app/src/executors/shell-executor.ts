@@ -13,10 +13,10 @@ import {
   systemClock,
   type TraceSink,
 } from '@runner-core/core';
+import { parseDuration } from '../config/duration.js';
 import { type BuildFolders, makeBuildFolders, projectFolderOf, removeBuildFolders } from './build-folders.js';
 import { type ChildExit, runChild } from './child-process.js';
 import { ConcurrencySlots } from './concurrency-slots.js';
-import { parseGoDuration } from './go-duration.js';
 import {
   appRunnerIdentity,
   inheritedEnvironment,
@@ -232,8 +232,8 @@ class StepRunner {
     }
     let timeoutMs = DEFAULT_AFTER_SCRIPT_TIMEOUT_MS;
     if (configuredTimeout !== undefined && configuredTimeout.trim() !== '') {
-      const parsed = parseGoDuration(configuredTimeout);
-      if (parsed === undefined || parsed < 0) {
+      const parsed = parseDuration(configuredTimeout);
+      if (parsed === undefined) {
         this.#trace.write(`WARNING: ignoring malformed RUNNER_AFTER_SCRIPT_TIMEOUT: ${configuredTimeout}\n`);
       } else if (parsed > 0) timeoutMs = parsed;
     }
