@@ -117,6 +117,7 @@ export {
   type WaitRule,
 } from './retry/retry-policy.js';
 export { type GateCaller, type GateEntry, ServerGate, type ServerGateOptions } from './retry/server-gate.js';
+export { JobSlots, type ReleaseSlot } from './run-loop/job-slots.js';
 export { RUN_LOOP, RunLoop, type RunLoopOptions, type RunSummary } from './run-loop/run-loop.js';
 export { redact, Secret, secret, shortToken } from './secret/secret.js';
 export { InMemoryStateStore } from './state/in-memory-state-store.js';

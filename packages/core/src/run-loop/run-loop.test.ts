@@ -9,7 +9,8 @@ import { aJobPayload, aRequestJobResult, runnerCredentials } from '../testing/bu
 import { FakeClock } from '../testing/fake-clock.js';
 import { ScriptedExecutor } from '../testing/scripted-executor.js';
 import { ScriptedNetwork } from '../testing/scripted-network.js';
-import { RunLoop } from './run-loop.js';
+import { JobSlots } from './job-slots.js';
+import { RunLoop, type RunLoopOptions } from './run-loop.js';
 
 /*
  * The run loop's own rules, against a scripted network. The whole lifecycle against the fake GitLab, over both
@@ -135,5 +136,78 @@ describe('job requests (not idempotent)', () => {
     expect(network.calls.filter((call) => call.method === 'requestJob').map((call) => call.at - start)).toEqual([
       10_000,
     ]);
+  });
+});
+
+describe('limits: run-single’s --max-builds and --wait-timeout, and a concurrent limit shared by several runners', () => {
+  function setup() {
+    const clock = new FakeClock();
+    const network = new ScriptedNetwork(() => clock.now());
+    const loop = (options: Partial<RunLoopOptions> = {}, executor = new ScriptedExecutor(clock)) =>
+      new RunLoop(
+        {
+          network,
+          clock,
+          confirmation: new JobConfirmation({ network, clock }),
+          executor,
+          observer: new EventRecorder(),
+          logger: silentLogger,
+        },
+        {
+          credentials: runnerCredentials(),
+          info: runnerInfo(),
+          checkIntervalMs: 3_000,
+          retry: noDelayRetryPolicy,
+          ...options,
+        },
+      );
+    return { clock, network, loop };
+  }
+  const jobs = (count: number) => Array.from({ length: count }, () => aRequestJobResult('job', { job: aJobPayload() }));
+
+  it('ends after maxJobs jobs, waiting for them, without asking for another', async () => {
+    const { clock, network, loop } = setup();
+    network.onRequestJob(...jobs(3));
+    const summary = await clock.run(loop({ maxJobs: 2, concurrency: 2 }).run());
+    expect(summary).toMatchObject({ ended: 'max-jobs', exitCode: 0 });
+    expect(summary.reports).toHaveLength(2);
+    expect(network.calls.filter((call) => call.method === 'requestJob')).toHaveLength(2);
+  });
+
+  it('ends when no job came within waitTimeoutMs', async () => {
+    const { clock, network, loop } = setup();
+    const start = clock.now();
+    const summary = await clock.run(loop({ waitTimeoutMs: 10_000 }).run());
+    expect(summary).toMatchObject({ ended: 'wait-timeout', exitCode: 0, reports: [] });
+    expect(clock.now() - start).toBe(12_000);
+    expect(network.calls.filter((call) => call.method === 'requestJob')).toHaveLength(4);
+  });
+
+  it('two loops sharing one slot never run two jobs at once, and no job is requested without a free slot', async () => {
+    const { clock, network, loop } = setup();
+    network.onRequestJob(...jobs(4));
+    const slots = new JobSlots(1);
+    const executor = new ScriptedExecutor(clock, { durationMs: 10_000 });
+    const first = loop({ concurrency: 2, maxJobs: 2, slots }, executor);
+    const second = loop({ concurrency: 2, maxJobs: 2, slots }, executor);
+    const summaries = await clock.run(Promise.all([first.run(), second.run()]));
+    expect(summaries.map((summary) => summary.ended)).toEqual(['max-jobs', 'max-jobs']);
+    expect(executor.maxRunning).toBe(1);
+    expect(executor.jobs).toHaveLength(4);
+    expect(network.calls.filter((call) => call.method === 'requestJob')).toHaveLength(4);
+    expect(slots.inUse).toBe(0);
+  });
+
+  it('a stopped loop stops waiting for a shared slot', async () => {
+    const { clock, loop } = setup();
+    const slots = new JobSlots(1);
+    const release = await slots.acquire();
+    const runner = loop({ slots });
+    const run = runner.run();
+    await clock.advance(1);
+    runner.stop();
+    expect((await clock.run(run)).ended).toBe('stopped');
+    release?.();
+    expect(slots.inUse).toBe(0);
   });
 });

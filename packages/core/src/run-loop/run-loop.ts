@@ -18,6 +18,7 @@ import { InMemoryStateStore } from '../state/in-memory-state-store.js';
 import { OutboxCourier } from '../state/outbox-courier.js';
 import { recoverState } from '../state/recovery.js';
 import type { StateStore } from '../state/state-store.port.js';
+import type { JobSlots } from './job-slots.js';
 
 /** Options of {@link RunLoop}; see `runner-core run --help` for the flags behind them. */
 export interface RunLoopOptions {
@@ -30,6 +31,15 @@ export interface RunLoopOptions {
   readonly checkIntervalMs?: number;
   /** Handle one job (or none) and end. @default false */
   readonly once?: boolean;
+  /** End after this many jobs were handed out (gitlab-runner's `--max-builds`). @default no limit */
+  readonly maxJobs?: number;
+  /** End when no job came this long after the start (gitlab-runner's `--wait-timeout`). @default wait for ever */
+  readonly waitTimeoutMs?: number;
+  /**
+   * A limit shared with other loops (gitlab-runner's `concurrent` over several runners): a slot is taken before each
+   * job request and given back when the job ends. `concurrency` still limits this loop. @default none
+   */
+  readonly slots?: JobSlots;
   /** Backoff between job request retries and final update retries. @default defaultRetryPolicy */
   readonly retry?: RetryPolicy;
   /** @default Math.random */
@@ -56,8 +66,11 @@ export interface RunLoopOptions {
 /** How a run ended. */
 export interface RunSummary {
   readonly reports: readonly JobReport[];
-  /** `stopped` (a signal), `once` (`--once` done), `unhealthy` (`--once` and GitLab refused the runner). */
-  readonly ended: 'stopped' | 'once' | 'unhealthy';
+  /**
+   * `stopped` (a signal), `once` (`--once` done), `unhealthy` (`--once` and GitLab refused the runner), `max-jobs`
+   * (`maxJobs` handed out), `wait-timeout` (no job within `waitTimeoutMs`).
+   */
+  readonly ended: 'stopped' | 'once' | 'unhealthy' | 'max-jobs' | 'wait-timeout';
   /** Final states GitLab had not taken when the run ended (they stay in the state store for the next start). */
   readonly unreported: number;
   /**
@@ -115,6 +128,12 @@ export class RunLoop {
     if (!Number.isFinite(checkIntervalMs) || checkIntervalMs <= 0) {
       throw new RangeError(`RunLoop option checkIntervalMs: expected a positive number, got ${checkIntervalMs}`);
     }
+    if (options.maxJobs !== undefined && (!Number.isSafeInteger(options.maxJobs) || options.maxJobs < 1)) {
+      throw new RangeError(`RunLoop option maxJobs: expected a positive integer, got ${options.maxJobs}`);
+    }
+    if (options.waitTimeoutMs !== undefined && !(options.waitTimeoutMs > 0)) {
+      throw new RangeError(`RunLoop option waitTimeoutMs: expected a positive number, got ${options.waitTimeoutMs}`);
+    }
     this.#store = deps.store ?? new InMemoryStateStore();
     this.#deps = { ...deps, store: this.#store };
     this.#options = options;
@@ -169,6 +188,9 @@ export class RunLoop {
     const concurrency = this.#options.concurrency ?? 1;
     const checkIntervalMs = this.#options.checkIntervalMs ?? 3_000;
     const maxBackoffMs = this.#options.maxUnhealthyBackoffMs ?? 300_000;
+    const { maxJobs, waitTimeoutMs, slots } = this.#options;
+    const startedAt = clock.now();
+    let handedOut = 0;
     const reports: JobReport[] = [];
     let ended: RunSummary['ended'] = 'stopped';
     let failed = false;
@@ -198,11 +220,21 @@ export class RunLoop {
     loop: while (!this.stopping) {
       while (this.#active.size >= concurrency && !this.stopping) await this.#nextWake();
       if (this.stopping) break;
+      if (waitTimeoutMs !== undefined && handedOut === 0 && clock.now() - startedAt >= waitTimeoutMs) {
+        logger.info('no job came within the wait timeout', { waitTimeoutMs });
+        ended = 'wait-timeout';
+        break;
+      }
+      // NOTE: the shared slot comes before the request: a job GitLab hands out must be able to start.
+      const release = slots === undefined ? () => {} : await slots.acquire(this.#stopping.signal);
+      if (release === undefined) break;
       const receivedAt = clock.now();
       const answer = await this.#requestJob();
+      if (answer.kind !== 'job') release();
       switch (answer.kind) {
         case 'job': {
           healthy();
+          handedOut += 1;
           const task = this.#session.run(answer.job, receivedAt, this.#shutdown.signal).then(
             (report) => {
               reports.push(report);
@@ -216,10 +248,14 @@ export class RunLoop {
               logger.error('job handling failed', { jobId: answer.job.id, error: faultDetail(error) });
             },
           );
-          this.#track(task);
+          this.#track(task.finally(release));
           if (once) {
             await task;
             ended = 'once';
+            break loop;
+          }
+          if (maxJobs !== undefined && handedOut >= maxJobs) {
+            ended = 'max-jobs';
             break loop;
           }
           continue;
