@@ -43,7 +43,7 @@ export class HttpTransport implements WireTransport {
     this.#base = base;
     this.#logger = logger;
     this.#proxy = proxySettingsFromEnv(options.env);
-    const tls = loadTlsMaterial(options);
+    const tls = loadTlsMaterial(options, options.env);
     const pool = {
       keepAlive: true,
       maxSockets: options.maxSockets,

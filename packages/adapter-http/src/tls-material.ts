@@ -1,10 +1,10 @@
 import { readFileSync } from 'node:fs';
-import { createSecureContext, rootCertificates } from 'node:tls';
+import * as tls from 'node:tls';
 import { ClientConfigError } from '@runner-core/core';
 
 /** What the HTTPS agent needs from the TLS options: trusted CAs and an optional client certificate. */
 export interface TlsMaterial {
-  /** Node's root certificates plus the configured CA file; `undefined` keeps Node's defaults. */
+  /** The trusted roots (see `trustedRoots`) plus the configured CA file; `undefined` keeps Node's defaults. */
   readonly ca?: string[];
   readonly cert?: string;
   readonly key?: string;
@@ -19,12 +19,15 @@ export interface TlsMaterial {
  *
  * @throws {ClientConfigError} naming the file, when it cannot be read or holds no usable certificate or key.
  */
-export function loadTlsMaterial(files: {
-  readonly tlsCaFile: string | undefined;
-  readonly tlsCertFile: string | undefined;
-  readonly tlsKeyFile: string | undefined;
-}): TlsMaterial {
-  let ca: string[] | undefined;
+export function loadTlsMaterial(
+  files: {
+    readonly tlsCaFile: string | undefined;
+    readonly tlsCertFile: string | undefined;
+    readonly tlsKeyFile: string | undefined;
+  },
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): TlsMaterial {
+  let ca: string[] | undefined = systemStore() === undefined ? undefined : trustedRoots(env);
   if (files.tlsCaFile !== undefined) {
     const pem = readPem('tlsCaFile', files.tlsCaFile);
     if (!pem.includes('-----BEGIN CERTIFICATE-----')) {
@@ -33,25 +36,58 @@ export function loadTlsMaterial(files: {
       );
     }
     try {
-      createSecureContext({ ca: pem });
+      tls.createSecureContext({ ca: pem });
     } catch (error) {
       throw new ClientConfigError(`tlsCaFile "${files.tlsCaFile}" is not a usable CA certificate: ${reason(error)}`);
     }
     // NOTE: Node's `ca` option replaces its root store; appending keeps the public roots trusted, like Go's
     // "system pool + CA file".
-    ca = [...rootCertificates, pem];
+    ca = [...trustedRoots(env), pem];
   }
   if (files.tlsCertFile === undefined || files.tlsKeyFile === undefined) return ca === undefined ? {} : { ca };
   const cert = readPem('tlsCertFile', files.tlsCertFile);
   const key = readPem('tlsKeyFile', files.tlsKeyFile);
   try {
-    createSecureContext({ cert, key });
+    tls.createSecureContext({ cert, key });
   } catch (error) {
     throw new ClientConfigError(
       `tlsCertFile "${files.tlsCertFile}" and tlsKeyFile "${files.tlsKeyFile}" are not a usable key pair: ${reason(error)}`,
     );
   }
   return { ...(ca === undefined ? {} : { ca }), cert, key };
+}
+
+type CaKind = 'default' | 'system';
+type CaCertificates = (kind: CaKind) => string[];
+
+/** The operating system's certificate store, where this Node offers it (`tls.getCACertificates`, Node ≥ 22.15). */
+function systemStore(): CaCertificates | undefined {
+  const get = (tls as { readonly getCACertificates?: CaCertificates }).getCACertificates;
+  return typeof get === 'function' ? get : undefined;
+}
+
+/**
+ * What a CA file is added to, as gitlab-runner adds it to Go's system pool: Node's roots, the certificates of
+ * `NODE_EXTRA_CA_CERTS` (Node trusts them by default; a `ca` option would drop them) and, where Node offers it, the
+ * operating system's store.
+ * @throws {ClientConfigError} when `NODE_EXTRA_CA_CERTS` names a file that cannot be read
+ */
+function trustedRoots(env: Readonly<Record<string, string | undefined>>): string[] {
+  const get = systemStore();
+  if (get !== undefined) {
+    // NOTE: 'default' already holds Node's roots and NODE_EXTRA_CA_CERTS (read at start-up from the real env).
+    let system: string[] = [];
+    try {
+      system = get('system');
+    } catch {
+      // A platform without a readable store: Node's roots still apply.
+    }
+    return [...new Set([...get('default'), ...system])];
+  }
+  const extra = env.NODE_EXTRA_CA_CERTS;
+  return extra === undefined || extra === ''
+    ? [...tls.rootCertificates]
+    : [...tls.rootCertificates, readPem('NODE_EXTRA_CA_CERTS', extra)];
 }
 
 function readPem(option: string, path: string): string {

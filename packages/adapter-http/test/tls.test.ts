@@ -2,6 +2,7 @@ import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import * as tls from 'node:tls';
 import { rootCertificates, type TLSSocket } from 'node:tls';
 import { runnerInfo, TransportError } from '@runner-core/core';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -77,13 +78,44 @@ describe('server certificate', () => {
   });
 
   it('the public roots stay trusted next to the CA file (system roots + file, as gitlab-runner does)', () => {
-    const material = loadTlsMaterial({
-      tlsCaFile: fixturePath('tls/ca.pem'),
-      tlsCertFile: undefined,
-      tlsKeyFile: undefined,
+    const file = pem('ca.pem').toString('utf8');
+    const material = loadTlsMaterial(
+      { tlsCaFile: fixturePath('tls/ca.pem'), tlsCertFile: undefined, tlsKeyFile: undefined },
+      {},
+    );
+    expect(material.ca).toEqual(expect.arrayContaining([...rootCertificates, file]));
+    expect(material.ca?.at(-1)).toBe(file);
+    const none = loadTlsMaterial({ tlsCaFile: undefined, tlsCertFile: undefined, tlsKeyFile: undefined }, {});
+    // NOTE: where Node offers the operating system's store (Node ≥ 22.15) it is trusted too, so `ca` is set.
+    if (typeof (tls as { getCACertificates?: unknown }).getCACertificates === 'function') {
+      expect(none.ca).toEqual(expect.arrayContaining([...rootCertificates]));
+    } else {
+      expect(none).toEqual({});
+    }
+  });
+});
+
+describe('trust as gitlab-runner: the system roots, NODE_EXTRA_CA_CERTS and the CA file together', () => {
+  it('a CA given by NODE_EXTRA_CA_CERTS stays trusted when tlsCaFile is set too', async () => {
+    const gitlab = await startGitLab();
+    // NOTE: the private CA comes only through the variable; the CA file is some other, unrelated certificate.
+    network = new HttpNetwork({
+      url: gitlab.url,
+      clock: fakeClock(),
+      tlsCaFile: fixturePath('tls/client.pem'),
+      env: { NODE_EXTRA_CA_CERTS: fixturePath('tls/ca.pem') },
     });
-    expect(material.ca).toEqual([...rootCertificates, pem('ca.pem').toString('utf8')]);
-    expect(loadTlsMaterial({ tlsCaFile: undefined, tlsCertFile: undefined, tlsKeyFile: undefined })).toEqual({});
+    const result = await network.requestJob({ credentials: runnerCredentials(), info: runnerInfo() });
+    expect(result.kind).toBe('no-job');
+  });
+
+  it('a NODE_EXTRA_CA_CERTS file that cannot be read is named, when it would be used', () => {
+    expect(() =>
+      loadTlsMaterial(
+        { tlsCaFile: fixturePath('tls/ca.pem'), tlsCertFile: undefined, tlsKeyFile: undefined },
+        { NODE_EXTRA_CA_CERTS: '/nonexistent/extra.pem' },
+      ),
+    ).toThrow('NODE_EXTRA_CA_CERTS "/nonexistent/extra.pem" cannot be read');
   });
 });
 
