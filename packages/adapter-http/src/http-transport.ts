@@ -115,7 +115,7 @@ export class HttpTransport implements WireTransport {
               request.maxResponseBytes,
             );
           }
-          throw transportErrorOf(error, what, request.secrets);
+          throw transportErrorOf(error, what, request.secrets, this.#base.host);
         }
         if (response.status < 300 || response.status >= 400) return response;
         try {

@@ -37,10 +37,13 @@ export function transportErrorOf(
   error: unknown,
   what: string,
   secrets: ReadonlyArray<Secret | undefined>,
+  /** `host:port` of the server called, for the words of a failure that does not name it. */
+  target?: string,
 ): NetworkError {
   const code = errorCode(error);
-  const detail = redact(errorMessage(error), secrets);
-  const cause = sanitizedCause(error, detail, code);
+  const raw = redact(errorMessage(error), secrets);
+  const cause = sanitizedCause(error, raw, code);
+  const detail = inWords(code, raw, innermost(error), target);
   if (code !== undefined && BAD_HEADER_CODES.has(code)) {
     return new ClientConfigError(`${what} was not sent: a header value is invalid (${code}); check the tokens`, {
       cause,
@@ -62,6 +65,49 @@ export function transportErrorOf(
   }
   const sent = code === undefined || !NOT_SENT_CODES.has(code);
   return new TransportError(`${what} failed: ${detail}${code === undefined ? '' : ` (${code})`}`, sent, { cause });
+}
+
+/**
+ * What a system or TLS failure means, for a person: `connection refused by 127.0.0.1:4748` rather than
+ * `connect ECONNREFUSED 127.0.0.1:4748`, and no OpenSSL record (`error:0A00010B:SSL routines:…`). The code is
+ * appended by the caller; an unknown failure keeps its own message.
+ */
+function inWords(
+  code: string | undefined,
+  message: string,
+  source: object | undefined,
+  target: string | undefined,
+): string {
+  const fields = (source ?? {}) as Record<string, unknown>;
+  const address =
+    typeof fields.address === 'string'
+      ? `${fields.address}${typeof fields.port === 'number' ? `:${fields.port}` : ''}`
+      : target;
+  const host = typeof fields.hostname === 'string' ? fields.hostname : target;
+  switch (code) {
+    case 'ECONNREFUSED':
+      return `connection refused by ${address ?? 'the server'}`;
+    case 'ENOTFOUND':
+      return `host ${host ?? 'of the URL'} not found (DNS)`;
+    case 'EAI_AGAIN':
+      return `host ${host ?? 'of the URL'} could not be looked up just now (DNS)`;
+    case 'EHOSTUNREACH':
+    case 'ENETUNREACH':
+      return `no network route to ${address ?? 'the server'}`;
+    case 'ECONNRESET':
+      return `the connection to ${address ?? 'the server'} was reset`;
+    case 'EPIPE':
+      return `the connection to ${address ?? 'the server'} closed while the request was sent`;
+    default:
+      break;
+  }
+  const openSsl = /error:[0-9A-F]+:[^:]*:[^:]*:([^:]+)/.exec(message)?.[1];
+  if (openSsl === undefined) return message;
+  const where = address === undefined ? 'the server' : address;
+  if (openSsl === 'wrong version number' || openSsl === 'packet length too long') {
+    return `TLS handshake with ${where} failed: the server does not speak TLS there (is the URL http://?)`;
+  }
+  return `TLS handshake with ${where} failed: ${openSsl}`;
 }
 
 /** The first `code` along the `cause` chain (the HTTP client wraps Node's error). */

@@ -295,8 +295,12 @@ describe('transport faults', () => {
       .replyWithError(systemError('ECONNRESET', `reset while sending ${RUNNER_TOKEN}`));
     const error = await rejection(askForJob(network()));
     scope.done();
-    expect(error.message).toContain('[REDACTED]');
-    expect(error.message).not.toContain(RUNNER_TOKEN);
+    // The message says what happened in words; the cause keeps the client's own text, redacted.
+    expect(error.message).toBe(
+      'POST /api/v4/jobs/request failed: the connection to gitlab.example.com was reset (ECONNRESET)',
+    );
+    expect((error.cause as Error).message).toContain('[REDACTED]');
+    expect(inspect(error, { depth: 20, showHidden: true })).not.toContain(RUNNER_TOKEN);
   });
 
   it('an already aborted signal fails without sending (sent: false)', async () => {

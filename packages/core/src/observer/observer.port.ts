@@ -1,4 +1,5 @@
 import type { ConfirmationMode, OutcomeKind, StrategyName } from '../job-confirmation/confirmation.types.js';
+import type { WaitRule } from '../retry/retry-policy.js';
 
 /** The operations the core performs on a job, as named in events. */
 export type JobOperation =
@@ -49,6 +50,8 @@ export type RunnerEvent =
       readonly waitMs: number;
       /** Why: the answer's kind or `transport-error`, and which wait rule applied. */
       readonly reason: string;
+      /** The wait rule that applied: the server's `Retry-After` or `RateLimit-Reset`, or the back-off. */
+      readonly rule: WaitRule;
     }
   | {
       readonly event: 'strategy.fallback';

@@ -95,6 +95,7 @@ export async function gatedCall<T>(deps: GatedCallDeps, call: GatedCall<T>): Pro
         operation: call.operation,
         waitMs: pause,
         reason: `${outcome.detail}; ${wait.rule}`,
+        rule: wait.rule,
       });
       await clock.sleep(pause, call.signal);
       if (call.signal?.aborted) return { kind: 'aborted', attempts };

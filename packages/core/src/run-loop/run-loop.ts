@@ -405,7 +405,7 @@ export class RunLoop {
         log.debug('job request answered: no job', { requestId: result.requestId });
         return { kind: 'answered', value: { kind: 'none' } };
       case 'forbidden':
-        log.error('Checking for jobs... forbidden', { status: 403, requestId: result.requestId });
+        // NOTE: no line here: the run loop logs the refusal once, with the back-off (see `unhealthy`).
         return {
           kind: 'answered',
           value: {

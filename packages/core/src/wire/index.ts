@@ -43,6 +43,7 @@ export {
   newRequestId,
   RunnerApiClient,
   type RunnerApiClientOptions,
+  type WireExchange,
 } from './runner-api-client.js';
 export { isRecord, type ParsedJson, parseJson, serverMessage, statusLine } from './server-message.js';
 export type { RunnerApiOperation, WireHeaders, WireRequest, WireResponse } from './wire-message.js';

@@ -44,6 +44,16 @@ export interface RunnerApiClientOptions {
   readonly newRequestId?: () => string;
   /** The largest job payload accepted, in bytes; a larger one is a `ResponseTooLargeError`. @default 4 MiB */
   readonly maxJobPayloadBytes?: number;
+  /** Told of every request once it ended (for metrics): what, the HTTP status or none, how long. @default none */
+  readonly onExchange?: (exchange: WireExchange) => void;
+}
+
+/** One request to GitLab as {@link RunnerApiClientOptions.onExchange} sees it. */
+export interface WireExchange {
+  readonly operation: WireRequest['operation'];
+  /** The HTTP status; `undefined` when no answer came (a transport failure). */
+  readonly status: number | undefined;
+  readonly durationMs: number;
 }
 
 /** A fresh request id: a UUIDv4 without dashes, as gitlab-runner makes them. */
@@ -64,6 +74,7 @@ export class RunnerApiClient implements Network {
   readonly #userAgent: string;
   readonly #newRequestId: () => string;
   readonly #maxJobPayloadBytes: number;
+  readonly #onExchange: ((exchange: WireExchange) => void) | undefined;
   /** `X-GitLab-Last-Update` per runner token. */
   readonly #lastUpdates = new Map<string, string>();
 
@@ -79,6 +90,7 @@ export class RunnerApiClient implements Network {
       throw new RangeError(`maxJobPayloadBytes: expected a positive integer, got ${String(limit)}`);
     }
     this.#maxJobPayloadBytes = limit;
+    this.#onExchange = options.onExchange;
   }
 
   async requestJob(input: RequestJobInput): Promise<RequestJobResult> {
@@ -152,14 +164,26 @@ export class RunnerApiClient implements Network {
     fields: LogFields,
   ): Promise<{ readonly response: WireResponse; readonly requestId: string }> {
     const sentId = request.headers['X-Request-Id'] ?? '';
+    const startedAt = this.#onExchange === undefined ? 0 : this.#clock.now();
     let response: WireResponse;
     try {
       response = await this.#transport.send(request);
     } catch (error) {
+      this.#onExchange?.({
+        operation: request.operation,
+        status: undefined,
+        durationMs: this.#clock.now() - startedAt,
+      });
+      // NOTE: debug, not warn: the caller decides what a failure means and says it once (a retry, a give-up).
       const message = error instanceof NetworkError ? error.message : 'the transport failed';
-      this.#logger.warn('Request failed', { ...fields, requestId: sentId, error: message });
+      this.#logger.debug('Request failed', { ...fields, requestId: sentId, error: message });
       throw error;
     }
+    this.#onExchange?.({
+      operation: request.operation,
+      status: response.status,
+      durationMs: this.#clock.now() - startedAt,
+    });
     if (response.status < 200 || (response.status >= 300 && response.status < 400)) {
       // NOTE: informational and redirect statuses are no answer of the runner API (a transport follows or refuses
       // redirects before they get here).
@@ -191,19 +215,22 @@ export class RunnerApiClient implements Network {
         this.#logger.debug('Checking for jobs... nothing', line);
         return;
       case 'forbidden':
+        // NOTE: an error, as gitlab-runner logs it (R3), with GitLab's words; the run loop adds what it does next.
         this.#logger.error('Checking for jobs... forbidden', { ...line, message: serverMessage(response, [token]) });
         return;
+      // NOTE: debug: the run loop says once what a failure means, and when it retries.
+
       case 'unavailable':
-        this.#logger.warn('Checking for jobs... GitLab instance currently unavailable', {
+        this.#logger.debug('Checking for jobs... GitLab instance currently unavailable', {
           ...line,
           message: serverMessage(response, [token]),
         });
         return;
       case 'rate-limited':
-        this.#logger.warn('Checking for jobs... rate limited', { ...line, message: serverMessage(response, [token]) });
+        this.#logger.debug('Checking for jobs... rate limited', { ...line, message: serverMessage(response, [token]) });
         return;
       case 'failed':
-        this.#logger.warn('Checking for jobs... failed', { ...line, message: result.message });
+        this.#logger.debug('Checking for jobs... failed', { ...line, message: result.message });
         return;
       default:
         assertNever(result);
@@ -235,6 +262,10 @@ export class RunnerApiClient implements Network {
       case 'accepted':
         this.#logger.debug(`${message} ${result.kind}`, line);
         return;
+      case 'retryable':
+        // NOTE: the caller's retry line says it; the server's words stay available at debug.
+        this.#logger.debug(`${message} ${result.kind}`, { ...line, message: serverMessage(response, request.secrets) });
+        return;
       case 'aborted':
       case 'not-found':
       case 'unsupported':
@@ -242,7 +273,6 @@ export class RunnerApiClient implements Network {
       case 'range-mismatch':
       case 'conflict':
       case 'rejected':
-      case 'retryable':
       case 'failed':
         // The server's own words help most here; they may echo the request, hence redacted.
         this.#logger.warn(`${message} ${result.kind}`, { ...line, message: serverMessage(response, request.secrets) });
