@@ -1,6 +1,12 @@
 import { type Clock, type Logger, ResponseTooLargeError, TransportError } from '@runner-core/core';
 import type { TransportFault } from '@runner-core/core/simulation';
-import { RunnerApiClient, type WireRequest, type WireResponse, type WireTransport } from '@runner-core/core/wire';
+import {
+  RunnerApiClient,
+  type WireExchange,
+  type WireRequest,
+  type WireResponse,
+  type WireTransport,
+} from '@runner-core/core/wire';
 import type { FakeGitLab } from './fake-gitlab/fake-gitlab.js';
 
 /** Options of {@link InMemoryNetwork}. */
@@ -17,6 +23,8 @@ export interface InMemoryNetworkOptions {
   readonly maxJobPayloadBytes?: number;
   /** Receives the same lines `HttpNetwork` logs. @default silentLogger */
   readonly logger?: Logger;
+  /** Told of every request once it ended, as `HttpNetwork` tells it. @default none */
+  readonly onExchange?: (exchange: WireExchange) => void;
 }
 
 /**
@@ -38,6 +46,7 @@ export class InMemoryNetwork extends RunnerApiClient {
       ...(options.newRequestId === undefined ? {} : { newRequestId: options.newRequestId }),
       ...(options.maxJobPayloadBytes === undefined ? {} : { maxJobPayloadBytes: options.maxJobPayloadBytes }),
       ...(options.logger === undefined ? {} : { logger: options.logger }),
+      ...(options.onExchange === undefined ? {} : { onExchange: options.onExchange }),
     });
   }
 }

@@ -142,3 +142,23 @@ describe('InMemoryNetwork', () => {
     );
   });
 });
+
+describe('onExchange (for metrics)', () => {
+  test('tells of every request: its operation, status (none without an answer) and duration', async () => {
+    const { gitlab, clock } = aFake('two-phase');
+    const exchanges: unknown[] = [];
+    const network = new InMemoryNetwork({ gitlab, onExchange: (exchange) => exchanges.push(exchange) });
+    const job = await receive(network, gitlab);
+    gitlab.inject('update-job', { delayMs: 250 });
+    const confirming = network.updateJob(job, { info, state: 'running' });
+    await clock.advance(250);
+    await confirming;
+    gitlab.inject('update-job', { fault: 'refused' });
+    await network.updateJob(job, { info, state: 'running' }).catch(() => undefined);
+    expect(exchanges).toEqual([
+      { operation: 'request-job', status: 201, durationMs: 0 },
+      { operation: 'update-job', status: 200, durationMs: 250 },
+      { operation: 'update-job', status: undefined, durationMs: 0 },
+    ]);
+  });
+});

@@ -1,5 +1,5 @@
 import { ClientConfigError, type Clock, type Logger, silentLogger, systemClock, userAgent } from '@runner-core/core';
-import { DEFAULT_MAX_JOB_PAYLOAD_BYTES, newRequestId } from '@runner-core/core/wire';
+import { DEFAULT_MAX_JOB_PAYLOAD_BYTES, newRequestId, type WireExchange } from '@runner-core/core/wire';
 import { ADAPTER_VERSION } from './version.js';
 
 /** Options of {@link HttpNetwork}. Only `url` is required. */
@@ -50,6 +50,8 @@ export interface HttpNetworkOptions {
    * `ResponseTooLargeError` and is not read further. Every other answer is bounded at 64 KiB. @default 4 MiB
    */
   readonly maxJobPayloadBytes?: number;
+  /** Told of every request once it ended: operation, HTTP status (none when no answer came), duration. @default none */
+  readonly onExchange?: (exchange: WireExchange) => void;
 }
 
 /** {@link HttpNetworkOptions} with every default applied and every number checked. */
@@ -68,6 +70,7 @@ export interface ResolvedHttpNetworkOptions {
   readonly clock: Clock;
   readonly newRequestId: () => string;
   readonly maxJobPayloadBytes: number;
+  readonly onExchange: ((exchange: WireExchange) => void) | undefined;
 }
 
 /** The default `User-Agent`, in gitlab-runner's shape: `runner-core 0.1.0 (main; node v20.19.0; linux/amd64)`. */
@@ -111,6 +114,7 @@ export function resolveHttpNetworkOptions(options: HttpNetworkOptions): Resolved
       options.maxJobPayloadBytes,
       DEFAULT_MAX_JOB_PAYLOAD_BYTES,
     ),
+    onExchange: options.onExchange,
   };
 }
 

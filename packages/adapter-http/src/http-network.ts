@@ -31,6 +31,7 @@ export class HttpNetwork extends RunnerApiClient {
       userAgent: resolved.userAgent,
       newRequestId: resolved.newRequestId,
       maxJobPayloadBytes: resolved.maxJobPayloadBytes,
+      ...(resolved.onExchange === undefined ? {} : { onExchange: resolved.onExchange }),
     });
     this.#base = base;
   }

@@ -482,3 +482,22 @@ describe('logging of final updates', () => {
     expect(logger.lines.filter((line) => line.level === 'warn')).toHaveLength(1);
   });
 });
+
+describe('onExchange (for metrics)', () => {
+  it('tells of every request: its operation, HTTP status, or none when no answer came', async () => {
+    const exchanges: Array<{ operation: string; status: number | undefined }> = [];
+    const http = network({ onExchange: ({ operation, status }) => exchanges.push({ operation, status }) });
+    const scope = nock(GITLAB)
+      .post('/api/v4/jobs/request')
+      .reply(204)
+      .post('/api/v4/jobs/request')
+      .replyWithError(systemError('ECONNRESET'));
+    await askForJob(http);
+    await rejection(askForJob(http));
+    scope.done();
+    expect(exchanges).toEqual([
+      { operation: 'request-job', status: 204 },
+      { operation: 'request-job', status: undefined },
+    ]);
+  });
+});
