@@ -29,6 +29,7 @@ import {
   systemClock,
   userAgent,
 } from '@runner-core/core';
+import type { WireExchange } from '@runner-core/core/wire';
 import type { DestinationStream } from 'pino';
 import { type DependencyContainer, instancePerContainerCachingFactory, container as rootContainer } from 'tsyringe';
 import type { AppConfig } from './config/app-config.js';
@@ -69,6 +70,8 @@ export interface ContainerOptions {
   readonly proxyEnv?: Readonly<Record<string, string | undefined>>;
   /** The runner token, whose short form jobs see as `CI_RUNNER_SHORT_TOKEN`. @default none (the variable is unset) */
   readonly runnerToken?: Secret;
+  /** Told of every request to GitLab (the metrics count them). @default none */
+  readonly onExchange?: (exchange: WireExchange) => void;
 }
 
 /** The `info` block this app sends: runner-core, the executor, bash, and the features the executors support. */
@@ -146,6 +149,9 @@ export function buildContainer(config: AppConfig, options: ContainerOptions = {}
             new HttpNetwork({
               url: config.url,
               ...(config.tlsCaFile === undefined ? {} : { tlsCaFile: config.tlsCaFile }),
+              ...(config.tlsCertFile === undefined ? {} : { tlsCertFile: config.tlsCertFile }),
+              ...(config.tlsKeyFile === undefined ? {} : { tlsKeyFile: config.tlsKeyFile }),
+              ...(options.onExchange === undefined ? {} : { onExchange: options.onExchange }),
               ...(options.proxyEnv === undefined ? {} : { env: options.proxyEnv }),
               userAgent: userAgent({ version: APP_VERSION, branch: APP_BRANCH }),
               logger: r.resolve<Logger>(LOGGER),
@@ -154,7 +160,11 @@ export function buildContainer(config: AppConfig, options: ContainerOptions = {}
           );
         case 'in-memory':
           return own(
-            new InMemoryNetwork({ gitlab: r.resolve<FakeGitLab>(FAKE_GITLAB), clock: r.resolve<Clock>(CLOCK) }),
+            new InMemoryNetwork({
+              gitlab: r.resolve<FakeGitLab>(FAKE_GITLAB),
+              clock: r.resolve<Clock>(CLOCK),
+              ...(options.onExchange === undefined ? {} : { onExchange: options.onExchange }),
+            }),
           );
         default: {
           const unreachable: never = config.network;
@@ -170,14 +180,15 @@ export function buildContainer(config: AppConfig, options: ContainerOptions = {}
   const runner = appRunnerIdentity(
     options.runnerToken === undefined ? undefined : shortToken(options.runnerToken.reveal()),
   );
+  const baseDir = config.buildsDir === undefined ? {} : { baseDir: config.buildsDir };
   c.register<Executor>(EXECUTOR, {
     useFactory: instancePerContainerCachingFactory((r): Executor => {
       switch (config.executor) {
         case 'shell':
-          return new ShellExecutor({ clock: r.resolve<Clock>(CLOCK), runner });
+          return new ShellExecutor({ clock: r.resolve<Clock>(CLOCK), runner, ...baseDir });
         case 'exec':
           if (config.exec === undefined) throw new Error('the exec executor needs a command (--exec CMD)');
-          return new ExecExecutor({ command: config.exec, clock: r.resolve<Clock>(CLOCK), runner });
+          return new ExecExecutor({ command: config.exec, clock: r.resolve<Clock>(CLOCK), runner, ...baseDir });
         default: {
           const unreachable: never = config.executor;
           throw new Error(`unknown executor ${String(unreachable)}`);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { CommandName, ConfirmConfig, RunConfig, SimConfig } from '../src/config/command-configs.js';
+import type { CommandName, ConfirmConfig, RunConfig, RunnerConfig, SimConfig } from '../src/config/command-configs.js';
 import { COMMANDS } from '../src/config/command-flags.js';
 import { loadConfig, parseCommandLine } from '../src/config/command-line.js';
 import { formatDuration, parseDuration } from '../src/config/duration.js';
@@ -58,24 +58,36 @@ describe('durations', () => {
 });
 
 describe('run configuration', () => {
+  const runner = (config: RunConfig): RunnerConfig => {
+    const [only] = config.runners;
+    if (only === undefined || config.runners.length !== 1) throw new Error('expected one runner');
+    return only;
+  };
+
   it('applies the defaults of docs/design.md §4', () => {
     const config = run(required);
     expect(config).toMatchObject({
       command: 'run',
+      concurrent: 1,
+      checkIntervalMs: 3_000,
+      once: false,
+      json: false,
+      logLevel: 'info',
+      warnings: [],
+    });
+    expect(config).not.toHaveProperty('shutdownTimeoutMs');
+    expect(config).not.toHaveProperty('listenAddress');
+    expect(runner(config)).toMatchObject({
       network: 'http',
       url: 'https://gitlab.example.com',
       strategy: 'auto',
       confirm: 'auto',
-      concurrency: 1,
-      checkIntervalMs: 3_000,
       keepAliveIntervalMs: 30_000,
       probe: false,
-      once: false,
       executor: 'shell',
-      json: false,
-      logLevel: 'info',
+      limit: 1,
     });
-    expect(config.token.reveal()).toBe('glrt-abcdefghijklmnop');
+    expect(runner(config).token.reveal()).toBe('glrt-abcdefghijklmnop');
     expect(config.systemId).toMatch(/^[sr]_[0-9a-zA-Z]{12}$/);
   });
 
@@ -91,27 +103,44 @@ describe('run configuration', () => {
   it('is frozen', () => {
     const config = run(required);
     expect(Object.isFrozen(config)).toBe(true);
+    expect(Object.isFrozen(runner(config))).toBe(true);
     expect(() => {
-      (config as { concurrency: number }).concurrency = 9;
+      (config as { concurrent: number }).concurrent = 9;
     }).toThrow(TypeError);
   });
 
   it('takes flags over RUNNER_CORE_ variables over defaults', () => {
     const env = { RUNNER_CORE_CHECK_INTERVAL: '10s', RUNNER_CORE_CONCURRENCY: '4', RUNNER_CORE_PROBE: 'yes' };
     const fromEnv = run(required, env);
-    expect(fromEnv).toMatchObject({ checkIntervalMs: 10_000, concurrency: 4, probe: true });
+    expect(fromEnv).toMatchObject({ checkIntervalMs: 10_000, concurrent: 4 });
+    expect(runner(fromEnv)).toMatchObject({ probe: true, limit: 4 });
     const fromFlag = run([...required, '--check-interval', '500ms', '--concurrency=2'], env);
-    expect(fromFlag).toMatchObject({ checkIntervalMs: 500, concurrency: 2, probe: true });
+    expect(fromFlag).toMatchObject({ checkIntervalMs: 500, concurrent: 2 });
   });
 
-  it('reads required flags from the environment too', () => {
+  it('reads required flags from the environment too, RUNNER_CORE_ first, then gitlab-runner’s CI_SERVER_ names', () => {
     const config = run([], { RUNNER_CORE_URL: 'http://127.0.0.1:1', RUNNER_CORE_TOKEN: 'glrt-fromenv' });
-    expect(config.url).toBe('http://127.0.0.1:1');
-    expect(config.token.reveal()).toBe('glrt-fromenv');
+    expect(runner(config).url).toBe('http://127.0.0.1:1');
+    expect(runner(config).token.reveal()).toBe('glrt-fromenv');
+    const aliases = {
+      CI_SERVER_URL: 'https://gitlab.alias.example',
+      CI_SERVER_TOKEN: 'glrt-alias',
+      CI_SERVER_TLS_CA_FILE: '/ca.pem',
+      CI_SERVER_TLS_CERT_FILE: '/cert.pem',
+      CI_SERVER_TLS_KEY_FILE: '/key.pem',
+    };
+    expect(runner(run([], aliases))).toMatchObject({
+      url: 'https://gitlab.alias.example',
+      tlsCaFile: '/ca.pem',
+      tlsCertFile: '/cert.pem',
+      tlsKeyFile: '/key.pem',
+    });
+    expect(runner(run([], { ...aliases, RUNNER_CORE_URL: 'https://wins.example' })).url).toBe('https://wins.example');
+    expect(configError(() => run([], { CI_SERVER_URL: 'ftp://x', CI_SERVER_TOKEN: 't' }))).toMatch(/^CI_SERVER_URL: /);
   });
 
   it('ignores empty environment variables', () => {
-    expect(run(required, { RUNNER_CORE_CONCURRENCY: '' }).concurrency).toBe(1);
+    expect(run(required, { RUNNER_CORE_CONCURRENCY: '' }).concurrent).toBe(1);
   });
 
   it('parses every flag', () => {
@@ -134,27 +163,60 @@ describe('run configuration', () => {
       'debug',
       '--tls-ca-file',
       '/etc/ssl/ca.pem',
+      '--tls-cert-file',
+      '/etc/ssl/client.pem',
+      '--tls-key-file',
+      '/etc/ssl/client.key',
       '--system-id',
       's_0123456789ab',
+      '--max-builds',
+      '5',
+      '--wait-timeout',
+      '1m30s',
+      '--shutdown-timeout',
+      '2m',
+      '--listen-address',
+      '127.0.0.1:9252',
+      '--builds-dir',
+      '/srv/builds',
     ]);
     expect(config).toMatchObject({
+      once: true,
+      json: true,
+      logLevel: 'debug',
+      systemId: 's_0123456789ab',
+      maxBuilds: 5,
+      waitTimeoutMs: 90_000,
+      shutdownTimeoutMs: 120_000,
+      listenAddress: { host: '127.0.0.1', port: 9252 },
+    });
+    expect(runner(config)).toMatchObject({
       strategy: 'runner-status',
       confirm: 'when-requested',
       keepAliveIntervalMs: 120_000,
       probe: true,
-      once: true,
       executor: 'exec',
       exec: 'cat > /dev/null',
-      json: true,
-      logLevel: 'debug',
       tlsCaFile: '/etc/ssl/ca.pem',
-      systemId: 's_0123456789ab',
+      tlsCertFile: '/etc/ssl/client.pem',
+      tlsKeyFile: '/etc/ssl/client.key',
+      buildsDir: '/srv/builds',
     });
+  });
+
+  it('takes a GitLab URL ending in /api/v4 as the instance it names', () => {
+    expect(runner(run(['--url', 'https://gitlab.example.com/api/v4/', '--token', 't'])).url).toBe(
+      'https://gitlab.example.com',
+    );
+    expect(runner(run(['--url', 'https://example.com/gitlab/api/v4', '--token', 't'])).url).toBe(
+      'https://example.com/gitlab',
+    );
   });
 
   it.each([
     [['--concurrency', 'x'], '--concurrency: expected a positive integer, got "x"'],
     [['--concurrency', '0'], '--concurrency: expected a positive integer, got "0"'],
+    [['--concurrency', '-1'], '--concurrency: expected a positive integer, got "-1"'],
     [['--check-interval', '5'], '--check-interval: expected a duration such as 500ms, 30s or 2m, got "5"'],
     [['--strategy', 'magic'], '--strategy: expected one of auto, state-put, runner-status, got "magic"'],
     [
@@ -162,11 +224,16 @@ describe('run configuration', () => {
       '--log-level: expected one of trace, debug, info, warn, error, fatal, silent, got "loud"',
     ],
     [['--bogus'], '--bogus: unknown flag for "run" (see runner-core run --help)'],
+    [['--concurency', '2'], '--concurency: unknown flag for "run" (did you mean --concurrency?)'],
+    [['--tls-ca', 'x'], '--tls-ca: unknown flag for "run" (did you mean --tls-ca-file?)'],
     [['-x'], '-x: unknown flag for "run" (see runner-core run --help)'],
     [['--once=yes'], '--once: takes no value, got "yes"'],
     [['--url'], '--url: expected a value (write --url=VALUE for a value starting with "-")'],
     [['extra'], 'unexpected argument "extra" for "run"'],
     [['--executor', 'exec'], '--exec: required with --executor exec'],
+    [['--tls-cert-file', '/c.pem'], '--tls-key-file: required with --tls-cert-file'],
+    [['--listen-address', '9252'], '--listen-address: expected HOST:PORT such as 127.0.0.1:9252 or :9252, got "9252"'],
+    [['--max-builds', '0'], '--max-builds: expected a positive integer, got "0"'],
   ])('refuses %j with one line naming the flag', (extra, message) => {
     const argv = extra[0] === '--url' ? [...extra, '--token', 't'] : [...required, ...extra];
     expect(configError(() => run(argv))).toBe(message);
@@ -183,8 +250,9 @@ describe('run configuration', () => {
 
   it('says how to give a missing required flag', () => {
     expect(configError(() => run(['--url', 'https://gitlab.example.com']))).toBe(
-      '--token: required (or set RUNNER_CORE_TOKEN)',
+      '--token: required (or set RUNNER_CORE_TOKEN, CI_SERVER_TOKEN or use --config)',
     );
+    expect(configError(() => run([]))).toBe('--url: required (or set RUNNER_CORE_URL, CI_SERVER_URL or use --config)');
   });
 
   it('refuses URLs that are not http(s) or that carry credentials', () => {

@@ -8,11 +8,14 @@ export interface CliIo {
   readonly stdout: (text: string) => void;
   /** Messages for the person at the terminal (errors, progress). Logs go to `logDestination`. */
   readonly stderr: (text: string) => void;
-  /** Subscribes to SIGINT/SIGTERM; returns the unsubscribe function. */
+  /** Subscribes to SIGINT, SIGTERM and SIGQUIT; returns the unsubscribe function. */
   readonly onSignal: (handler: (signal: NodeJS.Signals) => void) => () => void;
   /** Where log lines go. @default stderr (pretty when it is a terminal) */
   readonly logDestination?: DestinationStream;
 }
+
+/** The signals that stop runner-core: SIGQUIT gracefully (as gitlab-runner), SIGINT and SIGTERM too, twice aborts. */
+const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGQUIT'] as const;
 
 /** The real process: its environment, stdout, stderr and signals. */
 export function processIo(): CliIo {
@@ -25,11 +28,9 @@ export function processIo(): CliIo {
       process.stderr.write(text);
     },
     onSignal: (handler) => {
-      process.on('SIGINT', handler);
-      process.on('SIGTERM', handler);
+      for (const signal of STOP_SIGNALS) process.on(signal, handler);
       return () => {
-        process.off('SIGINT', handler);
-        process.off('SIGTERM', handler);
+        for (const signal of STOP_SIGNALS) process.off(signal, handler);
       };
     },
   };

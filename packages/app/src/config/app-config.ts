@@ -25,6 +25,14 @@ export interface AppConfig {
   readonly url: string;
   /** A PEM file of extra certificate authorities for GitLab's TLS certificate. */
   readonly tlsCaFile?: string;
+  /** A PEM client certificate for mutual TLS (with `tlsKeyFile`). */
+  readonly tlsCertFile?: string;
+  /** The PEM key of `tlsCertFile`. */
+  readonly tlsKeyFile?: string;
+  /** Where the executors make build folders. @default os.tmpdir() */
+  readonly buildsDir?: string;
+  /** A job log's size limit, in bytes. @default 4 MiB */
+  readonly outputLimitBytes?: number;
   /** @default 'info' */
   readonly logLevel: LogLevel;
   /** Print the runner's events as NDJSON on stdout. @default false */

@@ -6,6 +6,7 @@ import {
   durationValue,
   httpUrlValue,
   integerValue,
+  listenAddressValue,
   secretValue,
   systemIdValue,
   textValue,
@@ -58,15 +59,28 @@ const tlsCaFileFlag = {
   value: textValue,
 } as const;
 
-/** The flags of `runner-core run`. */
+/** The flags of `runner-core run`; `--config` reads gitlab-runner's `config.toml` instead of the runner flags. */
 export const runFlags = {
-  url: urlFlag,
+  config: {
+    kind: 'string',
+    valueName: 'FILE',
+    description:
+      "gitlab-runner's config.toml (the keys that apply: concurrent, check_interval, shutdown_timeout, listen_address, log_level, [[runners]]); replaces the runner flags",
+    value: textValue,
+  },
+  url: {
+    kind: 'string',
+    valueName: 'URL',
+    value: httpUrlValue,
+    description: 'GitLab instance URL (http or https); required without --config',
+    envAliases: ['CI_SERVER_URL'],
+  },
   token: {
     kind: 'string',
     valueName: 'TOKEN',
-    description: 'runner authentication token (glrt-…); logged only in short form',
-    required: true,
+    description: 'runner authentication token (glrt-…); logged only in short form; required without --config',
     secret: true,
+    envAliases: ['CI_SERVER_TOKEN'],
     value: secretValue,
   },
   strategy: strategyFlag,
@@ -80,15 +94,15 @@ export const runFlags = {
   concurrency: {
     kind: 'string',
     valueName: 'N',
-    description: 'jobs handled at once',
-    default: '1',
+    description: "jobs handled at once, over all runners (config.toml's concurrent)",
+    defaultHelp: '1, or concurrent from --config',
     value: integerValue(1),
   },
   checkInterval: {
     kind: 'string',
     valueName: 'DUR',
     description: 'time between job requests while none is queued (after a job: at once)',
-    default: '3s',
+    defaultHelp: '3s, or check_interval from --config',
     value: durationValue(),
   },
   keepAlive: keepAliveFlag,
@@ -104,6 +118,32 @@ export const runFlags = {
     default: 'false',
     value: booleanValue,
   },
+  maxBuilds: {
+    kind: 'string',
+    valueName: 'N',
+    description: 'exit after N jobs (per runner), as gitlab-runner run-single',
+    value: integerValue(1),
+  },
+  waitTimeout: {
+    kind: 'string',
+    valueName: 'DUR',
+    description: 'exit when no job came within DUR of the start, as gitlab-runner run-single',
+    value: durationValue(),
+  },
+  shutdownTimeout: {
+    kind: 'string',
+    valueName: 'DUR',
+    description: 'how long a graceful stop (SIGQUIT, or the first SIGINT/SIGTERM) may take before jobs are aborted',
+    defaultHelp: 'no bound, or shutdown_timeout from --config',
+    value: durationValue(),
+  },
+  listenAddress: {
+    kind: 'string',
+    valueName: 'HOST:PORT',
+    description: 'serve Prometheus metrics (/metrics) and health checks (/health/live, /health/ready) here',
+    defaultHelp: 'off, or listen_address from --config',
+    value: listenAddressValue,
+  },
   executor: {
     kind: 'string',
     valueName: 'E',
@@ -117,9 +157,34 @@ export const runFlags = {
     description: 'command of the exec executor (bash -c); required with --executor exec',
     value: textValue,
   },
+  buildsDir: {
+    kind: 'string',
+    valueName: 'DIR',
+    description: 'where build folders are made (one per job, removed afterwards)',
+    defaultHelp: 'the system temporary folder',
+    value: textValue,
+  },
   json: jsonFlag,
-  logLevel: logLevelFlag,
-  tlsCaFile: tlsCaFileFlag,
+  logLevel: {
+    ...logLevelFlag,
+    default: undefined,
+    defaultHelp: 'info, or log_level from --config',
+  },
+  tlsCaFile: { ...tlsCaFileFlag, envAliases: ['CI_SERVER_TLS_CA_FILE'] },
+  tlsCertFile: {
+    kind: 'string',
+    valueName: 'FILE',
+    description: 'PEM client certificate for GitLab (mutual TLS; with --tls-key-file)',
+    envAliases: ['CI_SERVER_TLS_CERT_FILE'],
+    value: textValue,
+  },
+  tlsKeyFile: {
+    kind: 'string',
+    valueName: 'FILE',
+    description: 'PEM key of --tls-cert-file',
+    envAliases: ['CI_SERVER_TLS_KEY_FILE'],
+    value: textValue,
+  },
   systemId: {
     kind: 'string',
     valueName: 'ID',
@@ -136,6 +201,18 @@ export const runFlags = {
     value: textValue,
   },
 } as const satisfies FlagTable;
+
+/** The flags `run` takes only without `--config` (the file says them per runner). */
+export const RUNNER_FLAGS = [
+  'url',
+  'token',
+  'executor',
+  'exec',
+  'buildsDir',
+  'tlsCaFile',
+  'tlsCertFile',
+  'tlsKeyFile',
+] as const;
 
 /** The flags of `runner-core confirm`. */
 export const confirmFlags = {
@@ -209,7 +286,7 @@ export const demoFlags = {
 export const COMMANDS = {
   run: {
     summary: 'poll GitLab for jobs, confirm each, run it, report the result',
-    usage: 'runner-core run --url URL --token TOKEN [flags]',
+    usage: 'runner-core run --url URL --token TOKEN [flags]  |  runner-core run --config config.toml [flags]',
     flags: runFlags,
   },
   confirm: {

@@ -1,9 +1,8 @@
-import { defaultStateDir } from '../state/file-state-store.js';
-import { deriveSystemId } from '../system-id.js';
 import { appConfig } from './app-config.js';
-import type { CommandConfig, CommandName, ConfirmConfig, DemoConfig, RunConfig, SimConfig } from './command-configs.js';
+import type { CommandConfig, CommandName, ConfirmConfig, DemoConfig, SimConfig } from './command-configs.js';
 import { COMMANDS, confirmFlags, demoFlags, runFlags, simFlags } from './command-flags.js';
 import { ConfigError, type Environment, readFlags } from './read-flags.js';
+import { runConfigOf } from './run-config.js';
 
 /** What the command line asked for: a command's help, or a command with its frozen configuration. */
 export type CommandLine =
@@ -48,20 +47,9 @@ export function parseCommandLine(argv: readonly string[], env: Environment): Com
 export function loadConfig(command: CommandName, argv: readonly string[], env: Environment): CommandConfig | 'help' {
   switch (command) {
     case 'run': {
-      const reading = readFlags(command, runFlags, argv, env, (values) =>
-        values.executor === 'exec' && values.exec === undefined ? ['exec', 'required with --executor exec'] : undefined,
-      );
+      const reading = readFlags(command, runFlags, argv, env);
       if (reading.kind === 'help') return 'help';
-      const { systemId, keepAlive, checkInterval, stateDir, ...values } = reading.values;
-      return Object.freeze({
-        ...appConfig(),
-        ...values,
-        command,
-        keepAliveIntervalMs: keepAlive,
-        checkIntervalMs: checkInterval,
-        systemId: systemId ?? deriveSystemId(),
-        stateDir: stateDir ?? defaultStateDir(env),
-      } satisfies RunConfig);
+      return runConfigOf(reading.values, env);
     }
     case 'confirm': {
       const reading = readFlags(command, confirmFlags, argv, env);

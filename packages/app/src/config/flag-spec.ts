@@ -15,6 +15,8 @@ export interface FlagSpec<T = unknown> {
   readonly required?: boolean;
   /** Never echo the value (in errors, help or logs). */
   readonly secret?: boolean;
+  /** More environment variables read after `RUNNER_CORE_<FLAG>`, in order (gitlab-runner's `CI_SERVER_URL`, …). */
+  readonly envAliases?: readonly string[];
   readonly value: FlagValue<T>;
 }
 

@@ -69,9 +69,20 @@ export const booleanValue: FlagValue<boolean> = z.string().transform((raw, ctx) 
   return z.NEVER;
 });
 
-/** An `http:` or `https:` URL (the GitLab instance). */
+/**
+ * GitLab's URL as runner-core needs it: the instance, not its API. A URL ending in `/api/v4` (a common slip, which
+ * gitlab-runner turns into requests to `/api/v4/api/v4/…` and a silent 404) is cut back to the instance.
+ */
+export function instanceUrl(text: string): string {
+  return text
+    .trim()
+    .replace(/\/+$/, '')
+    .replace(/\/api\/v4$/, '');
+}
+
+/** An `http:` or `https:` URL (the GitLab instance; a trailing `/api/v4` is dropped, see {@link instanceUrl}). */
 export const httpUrlValue: FlagValue<string> = z.string().transform((raw, ctx) => {
-  const text = raw.trim();
+  const text = instanceUrl(raw);
   let url: URL | undefined;
   try {
     url = new URL(text);
@@ -118,3 +129,17 @@ export const systemIdValue: FlagValue<string> = z.string().transform((raw, ctx) 
   }
   return text;
 });
+
+/** `HOST:PORT` to listen on (`--listen-address`, gitlab-runner's `listen_address`); `:9252` is every interface. */
+export const listenAddressValue: FlagValue<{ readonly host: string; readonly port: number }> = z
+  .string()
+  .transform((raw, ctx) => {
+    const match = /^(?<host>\[[0-9a-fA-F:.]+\]|[^:\s]*):(?<port>\d{1,5})$/.exec(raw.trim());
+    const port = Number(match?.groups?.port);
+    if (match === null || !Number.isInteger(port) || port > 65_535) {
+      ctx.addIssue({ code: 'custom', message: 'expected HOST:PORT such as 127.0.0.1:9252 or :9252' });
+      return z.NEVER;
+    }
+    const host = (match.groups?.host ?? '').replace(/^\[|\]$/g, '');
+    return { host: host === '' ? '0.0.0.0' : host, port };
+  });

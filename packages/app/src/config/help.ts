@@ -23,7 +23,7 @@ export function globalHelp(): string {
     '',
     'Every flag can also be set with an environment variable RUNNER_CORE_<FLAG>',
     '(--check-interval → RUNNER_CORE_CHECK_INTERVAL); a flag on the command line wins.',
-    'Durations: 500ms, 30s, 2m, 1h.',
+    'Durations as gitlab-runner writes them: 500ms, 30s, 2m, 1h30m.',
     '',
     'Run "runner-core <command> --help" for its flags.',
     '',
@@ -47,7 +47,7 @@ export function commandHelp(name: CommandName): string {
       spec.required === true
         ? 'required'
         : `default: ${spec.defaultHelp ?? (spec.default === undefined ? 'none' : spec.default)}`,
-      `env: ${envName(key)}`,
+      `env: ${[envName(key), ...(spec.envAliases ?? [])].join(', ')}`,
     ];
     lines.push(`  ${''.padEnd(width)}  (${facts.join('; ')})`);
   });

@@ -44,13 +44,16 @@ export function readFlags<F extends FlagTable>(
   for (const [key, spec] of Object.entries(table)) {
     const given = fromCommandLine.get(key);
     const variable = envName(key);
-    const fromEnv = env[variable];
+    // NOTE: RUNNER_CORE_<FLAG> first, then gitlab-runner's names for the same setting.
+    const fromEnv = [variable, ...(spec.envAliases ?? [])]
+      .map((name) => ({ name, value: env[name] }))
+      .find((candidate) => candidate.value !== undefined && candidate.value !== '');
     if (given !== undefined) {
       raw[key] = given;
       sources[key] = { kind: 'flag', name: `--${flagName(key)}` };
-    } else if (fromEnv !== undefined && fromEnv !== '') {
-      raw[key] = fromEnv;
-      sources[key] = { kind: 'env', name: variable };
+    } else if (fromEnv?.value !== undefined) {
+      raw[key] = fromEnv.value;
+      sources[key] = { kind: 'env', name: fromEnv.name };
     } else if (spec.default !== undefined) {
       raw[key] = spec.default;
       sources[key] = { kind: 'default', name: `--${flagName(key)}` };
@@ -104,7 +107,9 @@ function readCommandLine(command: string, table: FlagTable, argv: readonly strin
     const key = byName.get(token.name);
     const spec = key === undefined ? undefined : table[key];
     if (key === undefined || spec === undefined) {
-      throw new ConfigError(`${token.rawName}: unknown flag for "${command}" (see runner-core ${command} --help)`);
+      const near = closest(token.name, [...byName.keys()]);
+      const hint = near === undefined ? `see runner-core ${command} --help` : `did you mean --${near}?`;
+      throw new ConfigError(`${token.rawName}: unknown flag for "${command}" (${hint})`);
     }
     if (spec.kind === 'boolean') {
       if (token.inlineValue === true) {
@@ -112,8 +117,10 @@ function readCommandLine(command: string, table: FlagTable, argv: readonly strin
       }
       given.set(key, 'true');
     } else {
-      // NOTE: non-strict parseArgs takes the next argument as the value even when it is a flag (`--url --once`).
-      if (token.value === undefined || (token.inlineValue !== true && token.value.startsWith('-'))) {
+      // NOTE: non-strict parseArgs takes the next argument as the value even when it is a flag (`--url --once`); a
+      // negative number is a value, which its flag then refuses with a reason (`--concurrency -1`).
+      const looksLikeFlag = token.value?.startsWith('-') === true && !/^-\d/.test(token.value);
+      if (token.value === undefined || (token.inlineValue !== true && looksLikeFlag)) {
         throw new ConfigError(
           `${token.rawName}: expected a value (write ${token.rawName}=VALUE for a value starting with "-")`,
         );
@@ -122,4 +129,28 @@ function readCommandLine(command: string, table: FlagTable, argv: readonly strin
     }
   }
   return given;
+}
+
+/** The candidate nearest to `word` (edit distance at most 2, or a prefix), for a "did you mean". */
+export function closest(word: string, candidates: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestDistance = 3;
+  for (const candidate of candidates) {
+    const distance = candidate.startsWith(word) && word.length >= 3 ? 1 : editDistance(word, candidate);
+    if (distance < bestDistance) [best, bestDistance] = [candidate, distance];
+  }
+  return best;
+}
+
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, index) => index);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      current[j] = Math.min((previous[j] ?? 0) + 1, (current[j - 1] ?? 0) + 1, (previous[j - 1] ?? 0) + cost);
+    }
+    previous = current;
+  }
+  return previous[b.length] ?? 0;
 }

@@ -66,6 +66,8 @@ export interface JobSessionOptions {
   readonly random?: () => number;
   /** Trace patch interval until the server sets one. @default 3_000 */
   readonly traceIntervalMs?: number;
+  /** A job log's size limit, in bytes: output beyond it is dropped with one notice. @default 4 MiB */
+  readonly outputLimitBytes?: number;
   /** Runs between receiving and confirming a job. @default none: confirm at once */
   readonly prepare?: PrepareJob;
   /** How the final update retries. @default sendFinalState's defaults (10 minutes) */
@@ -193,6 +195,7 @@ export class JobSession {
       observer,
       debugTrace: debugTraceOf(job.payload),
       ...(this.#options.traceIntervalMs === undefined ? {} : { intervalMs: this.#options.traceIntervalMs }),
+      ...(this.#options.outputLimitBytes === undefined ? {} : { outputLimitBytes: this.#options.outputLimitBytes }),
       onStop: (reason) => stopWith(reason === 'gone' ? 'gone' : 'canceled'),
     });
     const onShutdown = (): void => stopWith('shutdown');

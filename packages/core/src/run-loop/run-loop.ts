@@ -50,6 +50,8 @@ export interface RunLoopOptions {
   readonly maxUnhealthyBackoffMs?: number;
   /** Trace patch interval until the server sets one. @default 3_000 */
   readonly traceIntervalMs?: number;
+  /** A job log's size limit, in bytes (gitlab-runner's `output_limit`). @default 4 MiB */
+  readonly outputLimitBytes?: number;
   /** Runs while a job is held pending, before it is confirmed. @default none */
   readonly prepare?: PrepareJob;
   /** How the final update of each job retries. @default 10 minutes (sendFinalState) */
@@ -154,6 +156,7 @@ export class RunLoop {
       retry: options.retry ?? defaultRetryPolicy,
       ...(options.random === undefined ? {} : { random: options.random }),
       ...(options.traceIntervalMs === undefined ? {} : { traceIntervalMs: options.traceIntervalMs }),
+      ...(options.outputLimitBytes === undefined ? {} : { outputLimitBytes: options.outputLimitBytes }),
       ...(options.prepare === undefined ? {} : { prepare: options.prepare }),
       ...(options.finalUpdate === undefined ? {} : { finalUpdate: options.finalUpdate }),
     });
@@ -179,6 +182,11 @@ export class RunLoop {
   /** Jobs being handled right now. */
   get activeJobs(): number {
     return this.#active.size;
+  }
+
+  /** Final states kept in the outbox that GitLab has not taken yet (they are sent again in the background). */
+  get unreportedFinalStates(): number {
+    return this.#courier.pending;
   }
 
   /** Runs until stopped (or, with `once`, until one job or none was handled). Never rejects for GitLab's answers. */
