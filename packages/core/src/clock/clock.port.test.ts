@@ -80,4 +80,43 @@ describe('the system clock', () => {
     void clock.sleep(-5);
     expect(manual.delays).toEqual([1_500, 0]);
   });
+
+  test('an alarm is one timer holding the callback itself; cancel clears it, and a second cancel does nothing', () => {
+    const manual = manualTimers();
+    const clock = timerClock(manual.timers);
+    let fired = 0;
+    const fire = (): void => {
+      fired++;
+    };
+    const alarm = clock.alarm?.(1_500, fire);
+    expect(manual.delays).toEqual([1_500]);
+    expect(manual.pending).toBe(1);
+    alarm?.cancel();
+    alarm?.cancel();
+    expect(manual.pending).toBe(0);
+    clock.alarm?.(10, fire);
+    manual.fireNext();
+    expect(fired).toBe(1);
+  });
+
+  test('an alarm longer than a timer can hold is exact, and a cancel between links stops the chain', () => {
+    const manual = manualTimers();
+    const clock = timerClock(manual.timers);
+    let firedAt: number | undefined;
+    const thirtyDays = 30 * 24 * 3_600_000;
+    clock.alarm?.(thirtyDays, () => {
+      firedAt = manual.timers.now();
+    });
+    while (firedAt === undefined) manual.fireNext();
+    expect(firedAt).toBe(thirtyDays);
+    expect(Math.max(...manual.delays)).toBeLessThanOrEqual(MAX_TIMER_MS);
+    const stopped = clock.alarm?.(3 * MAX_TIMER_MS, () => {
+      firedAt = -1;
+    });
+    manual.fireNext();
+    expect(manual.pending).toBe(1);
+    stopped?.cancel();
+    expect(manual.pending).toBe(0);
+    expect(firedAt).toBe(thirtyDays);
+  });
 });

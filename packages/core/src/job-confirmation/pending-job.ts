@@ -1,3 +1,4 @@
+import { type Alarm, setAlarm } from '../clock/clock.port.js';
 import type { JobCredentials, JobPayload } from '../job/job.types.js';
 import { jobCredentialsOf } from '../job/job.types.js';
 import { type Attempt, type GatedResult, gatedCall } from '../retry/gated-call.js';
@@ -49,12 +50,18 @@ export class PendingJobHandle implements PendingJob {
   #tellMode: ((mode: Exclude<ConfirmationMode, 'unknown'>) => void) | undefined;
   readonly #credentials: JobCredentials;
   readonly #receivedAt: number;
-  readonly #caller: GateCaller;
+  /** The job's identity at the gate; made by the first keep-alive or confirmation. */
+  #caller: GateCaller | undefined;
   /** The public `signal`: aborted when the job can no longer be confirmed. */
   #aborter: AbortController | undefined;
-  /** Ends the hold loop's one timer (next keep-alive or prepare timeout) on confirm, decline or settling. */
-  #idle: AbortController | undefined;
-  /** Ends a keep-alive's or confirmation's retry waits at once, on decline or settling. */
+  /** Whether the job is held: the hold's one alarm (next keep-alive or prepare timeout) is armed or about to be. */
+  #holding = false;
+  #prepareDeadline = 0;
+  #alarm: Alarm | undefined;
+  /**
+   * Ends the retry waits of the keep-alive or confirmation under way at once, on decline. Made per operation and
+   * dropped after it, so a held job between keep-alives carries no AbortController.
+   */
   #interrupt: AbortController | undefined;
   #strategyName: StrategyName | undefined;
   #mode: ConfirmationMode = 'unknown';
@@ -63,7 +70,7 @@ export class PendingJobHandle implements PendingJob {
   #attempts = 0;
   #keepAlivesSent = 0;
   #keepAlivesActive: boolean;
-  #lane: Promise<unknown> = Promise.resolve();
+  #lane: Promise<unknown> | undefined;
   #confirming: Promise<ConfirmationOutcome> | undefined;
   #declining: Promise<ConfirmationOutcome> | undefined;
   /** Why the job was declined, once it was (a decline may arrive while the confirmation is under way). */
@@ -89,13 +96,16 @@ export class PendingJobHandle implements PendingJob {
     this.#receivedAt = receivedAt;
     this.#windowStart = receivedAt;
     this.#operationStart = receivedAt;
-    this.#caller = Symbol(`job ${payload.id}`);
     this.#strategyName = strategy;
     this.#keepAlivesActive = hold && strategy !== undefined;
     this.outcome = new Promise((resolve) => {
       this.#resolve = resolve;
     });
-    if (hold) void this.#holdLoop();
+    if (hold) {
+      this.#holding = true;
+      this.#prepareDeadline = owner.clock.now() + owner.settings.prepareTimeoutMs;
+      this.#armHold();
+    }
   }
 
   get mode(): ConfirmationMode {
@@ -149,28 +159,32 @@ export class PendingJobHandle implements PendingJob {
 
   /**
    * While the job is held (received for preparation, not yet confirmed or declined): keep-alives every interval
-   * (jittered, at most a third of the window) and the prepare timeout, on one timer at a time.
+   * (jittered, at most a third of the window) and the prepare timeout, on one alarm at a time. NOTE: an alarm, not a
+   * loop around `sleep`: a held job then costs one timer, with no promise, async frame or AbortSignal kept alive
+   * between keep-alives (a runner may hold thousands).
    */
-  async #holdLoop(): Promise<void> {
+  #armHold(): void {
     const { clock, settings } = this.#owner;
+    const now = clock.now();
     const ceiling = settings.ackWindowMs / 3;
-    const prepareDeadline = clock.now() + settings.prepareTimeoutMs;
-    this.#idle = new AbortController();
-    const { signal } = this.#idle;
-    while (!signal.aborted) {
-      const now = clock.now();
-      const base = Math.min(settings.keepAliveIntervalMs, ceiling);
-      const keepAliveAt = this.#keepAlivesActive
-        ? now + Math.round(Math.min(ceiling, base * (0.9 + 0.2 * settings.random())))
-        : Number.POSITIVE_INFINITY;
-      await clock.sleep(Math.min(keepAliveAt, prepareDeadline) - now, signal);
-      if (signal.aborted) return;
-      if (clock.now() >= prepareDeadline) {
-        await this.decline(`not confirmed within the prepare timeout (${settings.prepareTimeoutMs} ms)`);
-        return;
-      }
-      if (this.#keepAlivesActive) await this.#serially(() => this.#keepAlive());
+    const base = Math.min(settings.keepAliveIntervalMs, ceiling);
+    const keepAliveAt = this.#keepAlivesActive
+      ? now + Math.round(Math.min(ceiling, base * (0.9 + 0.2 * settings.random())))
+      : Number.POSITIVE_INFINITY;
+    this.#alarm = setAlarm(clock, Math.min(keepAliveAt, this.#prepareDeadline) - now, () => void this.#onAlarm());
+  }
+
+  /** The hold's alarm rang: the prepare timeout, or the next keep-alive; then the next alarm while still held. */
+  async #onAlarm(): Promise<void> {
+    this.#alarm = undefined;
+    if (!this.#holding) return;
+    const { clock, settings } = this.#owner;
+    if (clock.now() >= this.#prepareDeadline) {
+      await this.decline(`not confirmed within the prepare timeout (${settings.prepareTimeoutMs} ms)`);
+      return;
     }
+    if (this.#keepAlivesActive) await this.#serially(() => this.#keepAlive());
+    if (this.#holding) this.#armHold();
   }
 
   /** One keep-alive, retried until answered or the deadline. Settles the job on a terminal answer. */
@@ -194,6 +208,7 @@ export class PendingJobHandle implements PendingJob {
         });
         return answer;
       });
+      this.#endInterrupt();
       switch (result.kind) {
         case 'answered':
           if ((await this.#onKeepAliveAnswer(result.value)).done) return;
@@ -260,6 +275,7 @@ export class PendingJobHandle implements PendingJob {
         });
         return answer;
       });
+      this.#endInterrupt();
       switch (result.kind) {
         case 'aborted':
           return this.#declined(await this.#giveUp());
@@ -314,7 +330,9 @@ export class PendingJobHandle implements PendingJob {
     send: (strategy: ConfirmationStrategy, attempt: number) => Promise<ConfirmationAnswer>,
   ): Promise<GatedResult<Answered>> {
     const { clock, gate, settings, observer } = this.#owner;
-    this.#interrupt ??= new AbortController();
+    const interrupt = new AbortController();
+    this.#interrupt = interrupt;
+    this.#caller ??= Symbol(`job ${this.id}`);
     return gatedCall(
       { clock, gate, retry: settings.retry, random: settings.random, observer },
       {
@@ -322,7 +340,7 @@ export class PendingJobHandle implements PendingJob {
         operation,
         jobId: this.id,
         deadline: this.#deadline(),
-        signal: this.#interrupt.signal,
+        signal: interrupt.signal,
         // NOTE: the first try of an operation goes out even past the deadline: the server's answer (403 once the
         // window lapsed) says more than a guess.
         firstTryPastDeadline: true,
@@ -340,6 +358,14 @@ export class PendingJobHandle implements PendingJob {
         },
       },
     );
+  }
+
+  /**
+   * The operation of the last {@link PendingJobHandle.#gated} ended: its controller goes (an aborted one stays, for
+   * whatever still checks it). NOTE: operations run one at a time (see #serially), so no other uses it.
+   */
+  #endInterrupt(): void {
+    if (this.#interrupt?.signal.aborted === false) this.#interrupt = undefined;
   }
 
   #strategy(): ConfirmationStrategy {
@@ -418,12 +444,14 @@ export class PendingJobHandle implements PendingJob {
   /** Ends holding the job: no keep-alive and no prepare timeout any more (it is being confirmed, declined or settled). */
   #stopHolding(): void {
     this.#keepAlivesActive = false;
-    this.#idle?.abort(SETTLED);
+    this.#holding = false;
+    this.#alarm?.cancel();
+    this.#alarm = undefined;
   }
 
   /** Runs network steps one at a time per job: a confirmation waits for an in-flight keep-alive's answer. */
   #serially<T>(step: () => Promise<T>): Promise<T> {
-    const run = this.#lane.then(step);
+    const run = (this.#lane ?? Promise.resolve()).then(step);
     this.#lane = run.catch(() => undefined);
     return run;
   }
@@ -437,25 +465,25 @@ export class PendingJobHandle implements PendingJob {
     const { clock } = this.#owner;
     const now = clock.now();
     const strategy: StrategyName | 'none' = this.#strategyName ?? 'none';
-    const facts = {
-      jobId: this.id,
-      mode: this.#mode,
-      strategy,
-      attempts: this.#attempts,
-      elapsedMs: now - this.#receivedAt,
-    };
+    const mode = this.#mode;
+    const elapsedMs = now - this.#receivedAt;
+    // NOTE: literals rather than a spread of shared facts: this runs once per job, on the confirmation's hot path.
     const outcome: ConfirmationOutcome =
       'detail' in result
-        ? { ...facts, ...result }
+        ? { jobId: this.id, mode, strategy, attempts: this.#attempts, elapsedMs, ...result }
         : {
-            ...facts,
+            jobId: this.id,
+            mode,
+            strategy,
+            attempts: this.#attempts,
+            elapsedMs,
             kind: result.kind,
-            job: sealConfirmedJob(this.payload, result.kind, this.#mode, strategy, now, result.updateIntervalMs),
+            job: sealConfirmedJob(this.payload, result.kind, mode, strategy, now, result.updateIntervalMs),
           };
     this.#settled = outcome;
     this.#stopHolding();
     this.#interrupt?.abort(SETTLED);
-    this.#owner.gate.leave(this.#caller);
+    if (this.#caller !== undefined) this.#owner.gate.leave(this.#caller);
     if (!isRunnable(outcome)) this.#aborter?.abort(NOT_CONFIRMED);
     this.#owner.report(outcome);
     this.#resolve(outcome);
