@@ -25,32 +25,6 @@ export interface KnownDefect {
  */
 export const KNOWN_DEFECTS: readonly KnownDefect[] = [
   {
-    id: 'D1',
-    summary:
-      'a crash report delivered after a restart appends RESTART_NOTICE twice when the answer to its first trace ' +
-      'patch is lost and GitLab held none of the trace before',
-    diagnosis:
-      'state/recovery.ts crashReport() keeps the notice with no offset ("append after whatever GitLab holds"); ' +
-      "trace/trace-shipper.ts #flush() then patches at offset 0, and on the 416 of the retry takes GitLab's size " +
-      '(its own notice, landed) as the start of the previous trace (`this.#base = result.offset`) and sends it again',
-    reproduce: { seed: 57, jobs: 143, profile: 'legacy', jobId: 142 },
-    invariant: 4,
-    code: 'restart-notice-twice',
-  },
-  {
-    id: 'D2',
-    summary:
-      'a runner killed while its confirmation is on the wire (GitLab confirmed it, the answer had not arrived) ' +
-      'leaves the job running on GitLab, never run and never reported: the restart lets it "lapse"',
-    diagnosis:
-      'job-session/job-session.ts JobSession.run() journals the job `running` only after pending.confirm() ' +
-      'resolved, so the journal still says pending/two-phase; state/recovery.ts recoverState() then forgets it ' +
-      '(`lapses = phase === pending && mode === two-phase`) and sends nothing',
-    reproduce: { seed: 116, jobs: 65, profile: 'two-phase', jobId: 53 },
-    invariant: 3,
-    code: 'stranded-after-crash',
-  },
-  {
     id: 'D3',
     summary:
       'a confirmation whose answer was lost after GitLab acted, followed by failures until the ack-window ' +

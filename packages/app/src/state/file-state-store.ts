@@ -38,7 +38,7 @@ const jobSchema = z.object({ id: z.number().int().positive(), token: z.string().
 const journalSchema = z.object({
   version: z.literal(1),
   job: jobSchema,
-  phase: z.enum(['pending', 'running']),
+  phase: z.enum(['pending', 'confirming', 'running']),
   mode: z.enum(['two-phase', 'legacy', 'unknown']),
   receivedAt: z.number(),
 });

@@ -108,6 +108,7 @@ export class JobSession {
     const job = jobCredentialsOf(payload);
     // NOTE: one job's journal writes go one after the other, so a late one never overwrites a newer phase.
     let journal = Promise.resolve();
+    /** The journal has gone past `pending` (a late mode write must not take it back). */
     let running = false;
     const record = (what: string, write: (store: StateStore) => Promise<void>): Promise<void> => {
       journal = journal.then(() => this.#persist(log, what, write));
@@ -139,11 +140,19 @@ export class JobSession {
           await pending.decline('preparation failed');
         }
       }
+      // NOTE: journaled before the confirmation can go out: a crash while it is on the wire leaves a job GitLab may
+      // run, which a restart must report rather than let lapse (soak D2).
+      if (!pending.signal.aborted) {
+        running = true;
+        await record('record the confirming job', (store) =>
+          store.recordJob({ job, phase: 'confirming', mode: pending.mode, receivedAt }),
+        );
+      }
       outcome = await pending.confirm();
+      running = true;
     } finally {
       shutdown.removeEventListener('abort', decline);
     }
-    running = true;
     if (!isRunnable(outcome)) {
       await record('forget the job', (store) => store.forgetJob(payload.id));
       return { jobId: payload.id, outcome };

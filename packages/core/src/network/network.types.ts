@@ -156,6 +156,11 @@ export interface PatchTraceInput {
   readonly offset: number;
   /** `debug_trace` query parameter. @default false */
   readonly debugTrace?: boolean;
+  /**
+   * Send an empty patch anyway, to learn how much of the trace GitLab holds without writing: GitLab appends nothing
+   * and answers `succeeded` when `offset` is its size, `range-mismatch` with its size otherwise. @default false
+   */
+  readonly probe?: boolean;
 }
 
 /**

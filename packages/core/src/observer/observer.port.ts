@@ -104,12 +104,12 @@ export type RunnerEvent =
   | {
       /**
        * A job the runner left in flight when it stopped (a crash): `reported` failed as `runner_system_failure` (it
-       * was running, or pending on a server that may run it), `lapsed` (pending in two-phase mode: GitLab hands it
-       * to another runner).
+       * was running, its confirmation may have landed, or it was pending on a server that may run it), `lapsed`
+       * (pending in two-phase mode, no confirmation sent: GitLab hands it to another runner).
        */
       readonly event: 'job.recovered';
       readonly jobId: number;
-      readonly phase: 'pending' | 'running';
+      readonly phase: 'pending' | 'confirming' | 'running';
       readonly action: 'reported' | 'lapsed';
     }
   | { readonly event: 'runner.unhealthy'; readonly reason: string; readonly backoffMs: number }

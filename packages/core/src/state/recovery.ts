@@ -25,10 +25,11 @@ export const RESTART_NOTICE =
 /**
  * What a runner does first when it starts (docs/design.md §2b, "Durable state"): it sends the outbox again — final
  * states GitLab had not taken — trying each once before job requests begin and then in the background; then it
- * reports each job the journal shows `running` (a crash took it) as `failed`/`runner_system_failure`, with a line in
- * its trace saying so, instead of leaving it running until GitLab's stuck-job timeout; a job left `pending` in mode
- * `two-phase` lapses (GitLab retries it elsewhere), one in another mode is reported like a running one (GitLab may run
- * it). What an executor left behind for those jobs is cleaned up.
+ * reports each job the journal shows `running` or `confirming` (a crash took it, or its confirmation may have
+ * landed) as `failed`/`runner_system_failure`, with a line in its trace saying so, instead of leaving it running until
+ * GitLab's stuck-job timeout; a job left `pending` in mode `two-phase` lapses (GitLab retries it elsewhere), one in
+ * another mode is reported like a running one (GitLab may run it). What an executor left behind for those jobs is
+ * cleaned up. The restart notice is appended after whatever trace GitLab holds, learnt first (see TraceShipper).
  *
  * @param firstRoundMs how long the first try of each entry may take before job requests begin
  */

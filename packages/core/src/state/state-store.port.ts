@@ -8,7 +8,11 @@ import type { ConfirmationMode } from '../job-confirmation/confirmation.types.js
  */
 export interface JournalEntry {
   readonly job: JobCredentials;
-  readonly phase: 'pending' | 'running';
+  /**
+   * `pending` while held, `confirming` once the confirmation may have gone out (GitLab may run the job), `running`
+   * once confirmed.
+   */
+  readonly phase: 'pending' | 'confirming' | 'running';
   readonly mode: ConfirmationMode;
   /** Epoch ms of the hand-out. */
   readonly receivedAt: number;

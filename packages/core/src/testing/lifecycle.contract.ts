@@ -524,6 +524,63 @@ export function lifecycleContract(
   }
 
   define(
+    'a crash report whose first trace patch landed but whose answer was lost writes the restart notice once (soak D1)',
+    'legacy',
+    async (expect, scene) => {
+      const { id } = scene.gitlab.enqueueJob();
+      const dead = crashable(scene.network);
+      const store = new InMemoryStateStore();
+      const first = scene.loop(
+        { once: true },
+        {},
+        { output: '', durationMs: 600_000 },
+        { store, network: dead.network },
+      );
+      void first.run();
+      await scene.clock.advance(1_000);
+      dead.crash();
+      // GitLab holds none of the trace; the first patch of the report lands, its answer is lost.
+      scene.gitlab.inject('patch-trace', { fault: 'reset', afterModel: true }, { jobId: id });
+      const second = scene.loop({ once: true }, {}, {}, { store });
+      const summary = await scene.clock.run(second.run(), 50_000);
+      expect(summary).toMatchObject({ unreported: 0, exitCode: 0 });
+      expect(scene.gitlab.job(id)).toMatchObject({ status: 'failed', failureReason: 'runner_system_failure' });
+      expect(scene.gitlab.job(id).trace).toBe(RESTART_NOTICE);
+    },
+  );
+
+  define(
+    'a runner killed while its confirmation was on the wire reports the job on restart instead of letting it lapse (soak D2)',
+    'two-phase',
+    async (expect, scene) => {
+      const { id } = scene.gitlab.enqueueJob();
+      const dead = crashable(scene.network);
+      const store = new InMemoryStateStore();
+      // GitLab takes the confirmation; the runner dies before its answer arrives.
+      const network: Network = {
+        ...dead.network,
+        updateJob: async (job, input) => {
+          const answer = await dead.network.updateJob(job, input);
+          if (input.state !== 'running') return answer;
+          dead.crash();
+          return new Promise<never>(() => {});
+        },
+      };
+      // NOTE: the probe's keep-alive first, so the runner knows the server is two-phase when it confirms.
+      const first = scene.loop({ once: true }, { probe: true }, {}, { store, network });
+      void first.run();
+      await scene.clock.advance(1_000);
+      expect(dead.crashed()).toBe(true);
+      expect(scene.gitlab.job(id).status).toBe('running');
+      const second = scene.loop({ once: true }, {}, {}, { store });
+      const summary = await scene.clock.run(second.run(), 50_000);
+      expect(summary).toMatchObject({ unreported: 0, exitCode: 0 });
+      expect(scene.recorder.of('job.recovered')).toMatchObject([{ jobId: id, action: 'reported' }]);
+      expect(scene.gitlab.job(id)).toMatchObject({ status: 'failed', failureReason: 'runner_system_failure' });
+    },
+  );
+
+  define(
     'a runner killed while a job was pending in two-phase mode lets it lapse on restart',
     'two-phase',
     async (expect, scene) => {

@@ -61,6 +61,7 @@ export interface TraceShipperOptions {
 
 /** Longest interval a server may impose (gitlab-runner's `MaxUpdateInterval`). */
 export const MAX_UPDATE_INTERVAL_MS = 15 * 60_000;
+const EMPTY = new Uint8Array(0);
 /** Range mismatches answered in a row before a flush leaves the rest to the next one. */
 const MAX_RANGE_RETRIES = 3;
 
@@ -255,14 +256,18 @@ export class TraceShipper implements TraceSink {
       if (accepted >= patchLimit) return 'unsent';
       if (this.#stopReason === 'gone') return 'gone';
       const local = this.#sent;
+      // NOTE: appending after a restart, where GitLab's trace ends is learnt first with an empty patch, which writes
+      // nothing: a first patch whose answer was lost could not be told from the previous run's trace (soak D1).
+      const probing = this.#base === undefined;
       const offset = (this.#base ?? 0) + local;
-      const content = this.#slice(local, Math.min(this.#length, local + maxPatch));
+      const content = probing ? EMPTY : this.#slice(local, Math.min(this.#length, local + maxPatch));
       const patch = await this.#gated('trace-patch', deadline, async (): Promise<Attempt<PatchTraceResult>> => {
         try {
           const result = await network.patchTrace(job, {
             content,
             offset,
             ...(this.#options.debugTrace === true ? { debugTrace: true } : {}),
+            ...(probing ? { probe: true } : {}),
           });
           if (result.kind === 'retryable' || result.kind === 'failed') {
             return transient(`${result.status} from PATCH /jobs/:id/trace`, result);
@@ -280,11 +285,11 @@ export class TraceShipper implements TraceSink {
           this.#base ??= 0;
           this.#sent = Math.min(this.#length, Math.max(local, result.offset - this.#base));
           this.#lastSentAt = this.#options.clock.now();
-          accepted += 1;
+          if (!probing) accepted += 1;
           break;
         case 'range-mismatch':
           // NOTE: 416 carries the server's size in `Range: 0-<size>`: continue from there.
-          mismatches += 1;
+          if (!probing) mismatches += 1;
           if (mismatches > MAX_RANGE_RETRIES) return 'unsent';
           if (this.#base === undefined) {
             // Appending after a restart: what GitLab holds ends here.

@@ -111,7 +111,7 @@ export function encodePatchTrace(
     throw new ClientConfigError(`trace offset must be a non-negative integer, got ${String(input.offset)}`);
   }
   const length = input.content.byteLength;
-  if (length === 0) return undefined;
+  if (length === 0 && input.probe !== true) return undefined;
   const request = jobCall(
     'patch-trace',
     'PATCH',
@@ -125,7 +125,8 @@ export function encodePatchTrace(
     what: `PATCH ${API}jobs/${id}/trace`,
     headers: {
       ...request.headers,
-      'Content-Range': `${input.offset}-${input.offset + length - 1}`,
+      // NOTE: GitLab reads only the start; an empty probe names its one offset.
+      'Content-Range': `${input.offset}-${input.offset + Math.max(length, 1) - 1}`,
       'Content-Type': 'text/plain',
     },
   };
