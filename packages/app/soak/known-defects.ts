@@ -23,21 +23,7 @@ export interface KnownDefect {
  * The product defects the soak knows of. The CI soak skips exactly these symptoms (invariant and code) so it stays
  * useful for everything else; `pnpm soak` still fails on them. Remove an entry once its defect is fixed.
  */
-export const KNOWN_DEFECTS: readonly KnownDefect[] = [
-  {
-    id: 'D3',
-    summary:
-      'a confirmation whose answer was lost after GitLab acted, followed by failures until the ack-window ' +
-      'deadline, ends `unreachable` with no release: the job stays running on GitLab, never run and never reported',
-    diagnosis:
-      'job-confirmation/pending-job.ts #unreachable() → #giveUp(): in mode two-phase it sends nothing, assuming ' +
-      'GitLab still holds the job pending, which is false once a confirmation may have landed (a TransportError ' +
-      'with sent: true)',
-    reproduce: { seed: 71, jobs: 145, profile: 'runner-status', jobId: 151 },
-    invariant: 3,
-    code: 'stranded-after-unreachable',
-  },
-];
+export const KNOWN_DEFECTS: readonly KnownDefect[] = [];
 
 /** The known defect a violation is a symptom of, if any. */
 export function knownDefectOf(violation: Violation): KnownDefect | undefined {

@@ -83,7 +83,13 @@ export function createContext(
       try {
         return await strategy[operation](network, job, settings.info);
       } catch (error) {
-        if (error instanceof TransportError) return { kind: 'transient', detail: `transport error: ${error.message}` };
+        if (error instanceof TransportError) {
+          return {
+            kind: 'transient',
+            detail: `transport error: ${error.message}`,
+            ...(error.sent ? {} : { unsent: true }),
+          };
+        }
         if (error instanceof NetworkError) return { kind: 'unexpected', detail: `${error.code}: ${error.message}` };
         // A bug elsewhere must not leak a message that might quote a request: name the error only.
         return { kind: 'unexpected', detail: error instanceof Error ? error.name : 'unknown error' };

@@ -299,6 +299,32 @@ describe('keep-alives while the embedder prepares', () => {
     expect(pending.signal.aborted).toBe(true);
   });
 
+  test('a confirmation that may have landed, then no answer until the deadline → unreachable; released even in two-phase (soak D3)', async () => {
+    const { clock, network, confirmation } = setup({ probe: true });
+    // The probe's keep-alive says two-phase; the confirmation's answer is lost after GitLab acted, then nothing answers.
+    network.onUpdateJob(
+      jobAnswer('succeeded'),
+      ...Array.from({ length: 1_000 }, () => new TransportError('socket hang up', true)),
+    );
+    const pending = confirmation.receive(aJob());
+    const result = await clock.run(pending.confirm());
+    expect(result).toMatchObject({ kind: 'unreachable', mode: 'two-phase' });
+    // GitLab may run the job: it is failed, not left running until the stuck-job timeout.
+    expect(network.jobCalls()).toContain('PUT failed');
+    expect(result.kind === 'unreachable' && result.release?.failureReason).toBe('runner_system_failure');
+  });
+
+  test('a confirmation that certainly never left, then a decline: nothing is released in two-phase', async () => {
+    const { clock, network, confirmation } = setup({ probe: true });
+    network.onUpdateJob(jobAnswer('succeeded'), new TransportError('connect ECONNREFUSED', false));
+    const pending = confirmation.receive(aJob());
+    const confirming = pending.confirm();
+    await clock.advance(1);
+    await pending.decline('shutting down');
+    expect(await clock.run(confirming)).toMatchObject({ kind: 'declined', mode: 'two-phase' });
+    expect(network.jobCalls()).not.toContain('PUT failed');
+  });
+
   test('a keep-alive answered 400 + Job-Status: canceling: canceled, and mode legacy (the server was not holding it)', async () => {
     const { clock, network, confirmation } = setup();
     network.onUpdateJob(jobAnswer('rejected', {}, { jobStatus: 'canceling' }));

@@ -75,6 +75,11 @@ export class PendingJobHandle implements PendingJob {
   #declining: Promise<ConfirmationOutcome> | undefined;
   /** Why the job was declined, once it was (a decline may arrive while the confirmation is under way). */
   #declineReason: string | undefined;
+  /**
+   * A confirmation went out and no answer said whether it landed: GitLab may run the job, so giving it back must
+   * release it even in mode two-phase (soak D3). A decisive answer after it settles the question.
+   */
+  #confirmationMayHaveLanded = false;
   #settled: ConfirmationOutcome | undefined;
   #resolve!: (outcome: ConfirmationOutcome) => void;
 
@@ -267,6 +272,8 @@ export class PendingJobHandle implements PendingJob {
           attempt: this.#attempts,
         });
         const answer = await this.#owner.send('confirm', strategy, this.#credentials);
+        if (answer.kind !== 'transient') this.#confirmationMayHaveLanded = false;
+        else if (answer.unsent !== true) this.#confirmationMayHaveLanded = true;
         this.#owner.observer.notify({
           event: 'confirm.answered',
           jobId: this.id,
@@ -284,12 +291,18 @@ export class PendingJobHandle implements PendingJob {
         case 'answered': {
           const { answer, strategy } = result.value;
           if (this.#declineReason !== undefined) {
-            // NOTE: the decline came while the confirmation was on the wire; a job it confirmed is handed back.
-            const release =
-              answer.kind === 'ok'
-                ? await this.#owner.release(this.#credentials, 'runner_system_failure')
-                : await this.#giveUp();
-            return this.#declined(release);
+            // NOTE: the decline came while the confirmation was on the wire: a job it confirmed is handed back; an
+            // answer that ends the job (gone, canceling, conflict) still has its own row of the table (§2).
+            switch (answer.kind) {
+              case 'ok':
+                return this.#declined(await this.#owner.release(this.#credentials, 'runner_system_failure'));
+              case 'gone':
+              case 'canceling':
+              case 'conflict':
+                return this.#settleTerminal(answer);
+              default:
+                return this.#declined(await this.#giveUp());
+            }
           }
           switch (answer.kind) {
             case 'ok':
@@ -428,11 +441,11 @@ export class PendingJobHandle implements PendingJob {
 
   /**
    * Gives the job back. In mode `two-phase` GitLab holds it pending: sending nothing lets the window lapse and GitLab
-   * retries the job elsewhere (it answers `failed` with 400 while waiting anyway). Otherwise it may be running
-   * server-side: release it with `runner_system_failure`.
+   * retries the job elsewhere (it answers `failed` with 400 while waiting anyway) — unless a confirmation may have
+   * landed. Otherwise it may be running server-side: release it with `runner_system_failure`.
    */
   async #giveUp(): Promise<Release | undefined> {
-    if (this.#mode === 'two-phase') return undefined;
+    if (this.#mode === 'two-phase' && !this.#confirmationMayHaveLanded) return undefined;
     return this.#owner.release(this.#credentials, 'runner_system_failure');
   }
 

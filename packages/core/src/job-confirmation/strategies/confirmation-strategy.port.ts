@@ -17,7 +17,11 @@ export type ConfirmationAnswer =
   | { readonly kind: 'conflict' }
   /** 400: for a keep-alive, the server is not holding the job (mode legacy); for a confirmation, a rejection. */
   | { readonly kind: 'rejected'; readonly jobStatus?: string }
-  | { readonly kind: 'transient'; readonly detail: string; readonly wait?: ServerWait }
+  /**
+   * No usable answer yet; retry. `unsent`: the request did not reach GitLab's job logic (never sent, refused by the
+   * rate limit, or GitLab unavailable), so a confirmation cannot have landed.
+   */
+  | { readonly kind: 'transient'; readonly detail: string; readonly wait?: ServerWait; readonly unsent?: boolean }
   /** The runner-status endpoint does not exist on this server. */
   | { readonly kind: 'unsupported' }
   /** An answer with no meaning for a keep-alive or a confirmation (202, 412, 422, 501, a refused redirect…). */
@@ -50,6 +54,8 @@ export function answerFromUpdate(result: UpdateJobResult, endpoint: string): Con
         kind: 'transient',
         detail: `${result.status} from ${endpoint}`,
         ...(result.wait === undefined ? {} : { wait: result.wait }),
+        // NOTE: 429 (the rate limit) and 503 (GitLab or its proxy unavailable) come before the job is touched.
+        ...(result.status === 429 || result.status === 503 ? { unsent: true } : {}),
       };
     case 'accepted':
       return { kind: 'unexpected', detail: `202 from ${endpoint}` };
