@@ -378,6 +378,33 @@ describe('the running phase as GitLab expects it', () => {
     expect(patches(network).map((call) => patchText(call))).toEqual(['0123', '4567', '89']);
   });
 
+  it('a tick never sends the first bytes of a character alone; they go with the rest of it', async () => {
+    const { clock, network, trace } = setup();
+    trace.start();
+    trace.write(Buffer.from([0x61, 0xe2]));
+    await clock.advance(3_000);
+    trace.write(Buffer.from([0x82, 0xac]));
+    await clock.advance(3_000);
+    expect(patches(network).map((call) => Buffer.from(call.input.content).toString('hex'))).toEqual(['61', 'e282ac']);
+    await trace.stop();
+  });
+
+  it('the output limit drops a character whose first bytes came in an earlier write', () => {
+    const clock = new FakeClock();
+    const trace = new TraceShipper({
+      network: new ScriptedNetwork(),
+      clock,
+      logger: silentLogger,
+      job: jobCredentials(),
+      info: runnerInfo(),
+      outputLimitBytes: 2,
+      onStop: () => {},
+    });
+    trace.write(Buffer.from([0x61, 0xe2]));
+    trace.write(Buffer.from([0x82, 0xac]));
+    expect(trace.content.toString('utf8')).toBe('a\nWARNING: job output exceeded 2 bytes; the rest is not shown\n');
+  });
+
   it('never splits a UTF-8 character at the output limit', () => {
     const clock = new FakeClock();
     const trace = new TraceShipper({

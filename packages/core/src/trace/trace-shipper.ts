@@ -118,7 +118,12 @@ export class TraceShipper implements TraceSink {
       const notice = Buffer.from(`\nWARNING: job output exceeded ${limit} bytes; the rest is not shown\n`);
       let room = Math.max(0, limit - this.#length);
       // NOTE: a UTF-8 continuation byte (10xxxxxx) at the cut means a character would be split: cut before it.
-      while (room > 0 && room < bytes.byteLength && ((bytes[room] ?? 0) & 0xc0) === 0x80) room -= 1;
+      while (room > 0 && room < bytes.byteLength && isContinuation(bytes[room])) room -= 1;
+      if (room === 0 && isContinuation(bytes[0])) {
+        // The character began in an earlier write: its first bytes go too (ticks never send them alone, see #flush).
+        const partial = incompleteTail(this.content);
+        if (this.#length - partial >= this.#sent) this.#truncate(this.#length - partial);
+      }
       this.#append(bytes.subarray(0, room));
       this.#append(notice);
       return;
@@ -234,7 +239,7 @@ export class TraceShipper implements TraceSink {
         const tickEnds = clock.now() + this.#intervalMs;
         // NOTE: one patch per tick, as gitlab-runner: a job printing fast does not flood GitLab; the final flush
         // sends all that is left.
-        if (this.#sent < this.#length) await this.#flush(tickEnds, 1);
+        if (this.#sent < this.#length) await this.#flush(tickEnds, 1, false);
         else if (clock.now() - this.#lastSentAt >= this.#touchIntervalMs()) await this.#touch(tickEnds);
       });
     }
@@ -246,13 +251,18 @@ export class TraceShipper implements TraceSink {
     return this.#serverIntervalMs === undefined ? force : Math.min(force, this.#serverIntervalMs);
   }
 
-  /** Sends unsent bytes until `deadline`, at most `patchLimit` accepted patches (unbounded by default). */
-  async #flush(deadline: number, patchLimit = Number.POSITIVE_INFINITY): Promise<FlushResult> {
+  /**
+   * Sends unsent bytes until `deadline`, at most `patchLimit` accepted patches (unbounded by default). A tick (`whole`
+   * false) keeps back a character whose last bytes have not been written yet, so the output limit can still drop it
+   * whole; the final flush sends everything.
+   */
+  async #flush(deadline: number, patchLimit = Number.POSITIVE_INFINITY, whole = true): Promise<FlushResult> {
     const { network, job, logger } = this.#options;
     const maxPatch = this.#options.maxPatchBytes ?? 1024 * 1024;
     let mismatches = 0;
     let accepted = 0;
-    while (this.#sent < this.#length) {
+    const sendable = (): number => (whole ? this.#length : this.#length - incompleteTail(this.content));
+    while (this.#sent < sendable()) {
       if (accepted >= patchLimit) return 'unsent';
       if (this.#stopReason === 'gone') return 'gone';
       const local = this.#sent;
@@ -260,7 +270,7 @@ export class TraceShipper implements TraceSink {
       // nothing: a first patch whose answer was lost could not be told from the previous run's trace (soak D1).
       const probing = this.#base === undefined;
       const offset = (this.#base ?? 0) + local;
-      const content = probing ? EMPTY : this.#slice(local, Math.min(this.#length, local + maxPatch));
+      const content = probing ? EMPTY : this.#slice(local, Math.min(sendable(), local + maxPatch));
       const patch = await this.#gated('trace-patch', deadline, async (): Promise<Attempt<PatchTraceResult>> => {
         try {
           const result = await network.patchTrace(job, {
@@ -383,6 +393,13 @@ export class TraceShipper implements TraceSink {
     this.#options.onStop(reason);
   }
 
+  /** Drops the buffer's bytes from `length` on (bytes GitLab has not been sent). */
+  #truncate(length: number): void {
+    const kept = this.content.subarray(0, length);
+    this.#chunks.splice(0, this.#chunks.length, kept);
+    this.#length = length;
+  }
+
   #append(bytes: Buffer): void {
     if (bytes.byteLength === 0) return;
     this.#chunks.push(bytes);
@@ -402,4 +419,21 @@ export class TraceShipper implements TraceSink {
 
 function transient(detail: string, result: JobAnswerHints): Attempt<never> {
   return { kind: 'transient', detail, ...(result.wait === undefined ? {} : { wait: result.wait }) };
+}
+
+/** A UTF-8 continuation byte (10xxxxxx): it cannot start a character. */
+function isContinuation(byte: number | undefined): boolean {
+  return byte !== undefined && (byte & 0xc0) === 0x80;
+}
+
+/** How many bytes at the end of `bytes` start a UTF-8 character whose last bytes are still to come (0 to 3). */
+function incompleteTail(bytes: Uint8Array): number {
+  const length = bytes.byteLength;
+  for (let back = 1; back <= Math.min(3, length); back++) {
+    const byte = bytes[length - back] ?? 0;
+    if (isContinuation(byte)) continue;
+    const needed = byte >= 0xf0 ? 4 : byte >= 0xe0 ? 3 : byte >= 0xc0 ? 2 : 1;
+    return needed > back ? back : 0;
+  }
+  return 0;
 }

@@ -582,10 +582,7 @@ const properties: Record<string, Property> = {
     if (!written.subarray(0, kept.length).equals(kept)) return 'what was kept is not the start of the output';
     if (kept.length > limit || kept.length < limit - 3) return `${kept.length} bytes kept for a limit of ${limit}`;
     const insideCharacter = ((written[kept.length] ?? 0) & 0xc0) === 0x80;
-    // NOTE: a cut at a write boundary inside a character is the DEFECT pinned at the end of this file.
-    const atWriteBoundary = run.scenario.output.cuts.includes(kept.length);
-    if (insideCharacter && !atWriteBoundary)
-      return `cut inside a character: byte ${kept.length} of the output continues one`;
+    if (insideCharacter) return `cut inside a character: byte ${kept.length} of the output continues one`;
     return undefined;
   },
 
@@ -710,15 +707,15 @@ describe('TraceShipper and sendFinalState over random output and answers', () =>
 });
 
 /*
- * DEFECT (trace-shipper.ts, TraceShipper#write): at the output limit the cut backs off over continuation bytes of the
- * chunk being written only, never into the chunks before it. A character whose first bytes came in an earlier write
+ * FIXED DEFECT (trace-shipper.ts, TraceShipper#write): at the output limit the cut backed off over continuation bytes
+ * of the chunk being written only, never into the chunks before it. A character whose first bytes came in an earlier write
  * is cut in half when the limit falls at (or just after) the write boundary inside it: here "a" + the first byte of
  * "€" fill the 2-byte limit, the next write ("€"'s last two bytes) is dropped, and the trace ends with a lone 0xE2
  * before the notice — against write()'s "never mid-character". Found by 'the trace is what was written, cut at the
- * output limit on a character boundary with one notice' (fast-check seed 20260102); that property leaves cuts at a
- * write boundary out meanwhile.
+ * output limit on a character boundary with one notice' (fast-check seed 20260102). Now a tick never sends the first
+ * bytes of a character alone, so the cut can always drop them.
  */
-test.fails('DEFECT: a character split across two writes is cut in half at the output limit', async () => {
+test('a character split across two writes is dropped whole at the output limit (the shrunk counterexample)', async () => {
   const quiet: Hints = { updateIntervalMs: undefined, canceling: false, latencyMs: 0 };
   // The shrunk counterexample.
   const run = await play({
