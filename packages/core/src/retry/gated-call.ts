@@ -76,6 +76,7 @@ export async function gatedCall<T>(deps: GatedCallDeps, call: GatedCall<T>): Pro
       if (call.signal?.aborted) return { kind: 'aborted', attempts };
       if (entry === 'closed') return { kind: 'exhausted', attempts, detail };
       attempts += 1;
+      const sentAt = clock.now();
       const outcome = await call.tryOnce(attempts);
       if (outcome.kind === 'answered') {
         gate.answered();
@@ -84,7 +85,7 @@ export async function gatedCall<T>(deps: GatedCallDeps, call: GatedCall<T>): Pro
       detail = outcome.detail;
       const failedAt = clock.now();
       const wait = retryWait(retry, attempts, failedAt, random, outcome.wait);
-      gate.failed(call.caller, wait.rule === 'backoff' ? undefined : failedAt + wait.ms);
+      gate.failed(call.caller, wait.rule === 'backoff' ? undefined : failedAt + wait.ms, sentAt);
       const lastTryAt = lastTry ? call.deadline - gate.lastTryLeadMs : call.deadline;
       if (entry === 'last-try' || failedAt >= lastTryAt) return { kind: 'exhausted', attempts, detail };
       // NOTE: never wait past the last try: a GitLab back a second before the deadline still gets the job.

@@ -47,6 +47,8 @@ export class ServerGate {
   #failing = false;
   #scout: GateCaller | undefined;
   #holdUntil = 0;
+  /** When the server last answered (epoch ms): a failure of a request sent before it is stale. */
+  #answeredAt = Number.NEGATIVE_INFINITY;
   readonly #waiters = new Set<AbortController>();
 
   /** @throws {RangeError} naming an option out of range */
@@ -99,6 +101,7 @@ export class ServerGate {
 
   /** The server answered (any status that is not a transient fault): release everyone. */
   answered(): void {
+    this.#answeredAt = this.#clock.now();
     if (!this.#failing) return;
     // NOTE: a hold stays: GitLab rate-limits per endpoint, so one answer does not lift another endpoint's limit.
     this.#failing = false;
@@ -108,12 +111,15 @@ export class ServerGate {
 
   /**
    * The server failed transiently for `caller`, who becomes the scout unless another caller already is. `holdUntil`
-   * (epoch ms, from `Retry-After` or `RateLimit-ResetTime`) holds every caller until then.
+   * (epoch ms, from `Retry-After` or `RateLimit-ResetTime`) holds every caller until then. A failure of a request
+   * sent (`sentAt`) before the server last answered is stale — the server is back — and fails nothing; a hold it
+   * asks for still holds.
    */
-  failed(caller: GateCaller, holdUntil?: number): void {
+  failed(caller: GateCaller, holdUntil?: number, sentAt?: number): void {
+    if (holdUntil !== undefined && holdUntil > this.#holdUntil) this.#holdUntil = holdUntil;
+    if (sentAt !== undefined && sentAt < this.#answeredAt) return;
     this.#failing = true;
     this.#scout ??= caller;
-    if (holdUntil !== undefined && holdUntil > this.#holdUntil) this.#holdUntil = holdUntil;
   }
 
   /**
