@@ -74,6 +74,11 @@ export async function runService(config: RunConfig, io: CliIo, clock: Clock = sy
       logger.info('metrics and health served', { url: server.url });
     }
     const summaries: RunSummary[] = await Promise.all(loops.map((loop) => loop.run()));
+    summaries.forEach((summary, index) => {
+      const runner = served[index];
+      if (summary.exitCode !== 0 && runner !== undefined)
+        runner.logger.error(`run ended with exit code 1: ${whyFailed(summary)}`);
+    });
     return summaries.some((summary) => summary.exitCode !== 0) ? 1 : 0;
   } finally {
     unsubscribe();
@@ -113,7 +118,7 @@ async function serve(
     onExchange,
   });
   verifyContainer(container);
-  const logger = resolveParts(container).logger.child({ runner: runner.name });
+  const logger = resolveParts(container).logger.child({ name: runner.name });
   const store = await openStore(config, runner, logger);
   const loop = createRunLoop(container, {
     credentials: { token: runner.token, systemId: config.systemId },
@@ -144,4 +149,19 @@ async function openStore(config: RunConfig, runner: RunnerConfig, logger: Logger
     const code = (error as NodeJS.ErrnoException).code ?? 'error';
     throw new ConfigError(`--state-dir: cannot use ${config.stateDir} (${code})`);
   }
+}
+
+/** The one line that says why a run did not end clean. */
+function whyFailed(summary: RunSummary): string {
+  if (summary.unreported > 0) {
+    return `${summary.unreported} final state(s) GitLab has not taken stay in the state directory for the next start`;
+  }
+  if (summary.ended === 'unhealthy') return 'GitLab refused the runner token';
+  const refused = summary.reports.filter(
+    (report) => report.outcome.kind === 'unreachable' || report.outcome.kind === 'invalid',
+  );
+  if (refused.length > 0) return `${refused.length} job(s) could not be confirmed or read (see above)`;
+  return summary.reports.length === 0
+    ? 'the job request failed (see above)'
+    : 'a job could not be reported or released (see above)';
 }
