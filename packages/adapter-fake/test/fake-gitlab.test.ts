@@ -85,13 +85,29 @@ describe('FakeGitLab job request (docs/gitlab-protocol.md §2.4, §5.2)', () => 
     }
   });
 
-  test('403 for an unknown runner token or a RUNNER-TOKEN header that differs from the body', () => {
+  test('403 for an unknown runner token or a RUNNER-TOKEN header that differs from the body, saying which', () => {
     const { gitlab } = aFake('two-phase');
     gitlab.enqueueJob();
     const unknown = answerOf(requestJob(gitlab, { token: 'glrt-unknown' }));
     expect(unknown.status).toBe(403);
-    expect(JSON.parse(unknown.body)).toEqual({ message: '403 Forbidden' });
-    expect(answerOf(requestJob(gitlab, { header: 'glrt-other' })).status).toBe(403);
+    expect(JSON.parse(unknown.body)).toEqual({
+      message:
+        '403 Forbidden - this fake GitLab does not know the runner token (runner-core sim prints the one it accepts)',
+    });
+    const differs = answerOf(requestJob(gitlab, { header: 'glrt-other' }));
+    expect([differs.status, JSON.parse(differs.body)]).toEqual([
+      403,
+      { message: '403 Forbidden - the RUNNER-TOKEN header and the body token differ' },
+    ]);
+    const missing = answerOf(
+      gitlab.handle({
+        method: 'POST',
+        url: '/api/v4/jobs/request',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ token: gitlab.runnerToken, info: {} }),
+      }),
+    );
+    expect(JSON.parse(missing.body).message).toMatch(/no RUNNER-TOKEN header/);
     expect(gitlab.queuedJobIds()).toHaveLength(1);
   });
 

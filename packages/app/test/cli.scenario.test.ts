@@ -182,4 +182,24 @@ describe('sim (spawned)', () => {
     cli.child.kill('SIGINT');
     expect(await cli.exited).toBe(0);
   });
+
+  it('keeps the token given with --token, and the command its hint prints runs the queued job', async () => {
+    const token = 'glrt-sameTokenEveryStart01';
+    const cli = spawnCli(['sim', '--port', '0', '--jobs', '1', '--token', token]);
+    try {
+      await eventually(() => cli.stdout().includes('Ctrl-C'), 10_000, 'the banner');
+      const hint = /^ {2}(pnpm runner-core run .*)$/m.exec(cli.stdout())?.[1];
+      expect(hint).toContain(`--token ${token}`);
+      // The hint without "pnpm " is the CLI's own command line: run it against the simulator.
+      const args = (hint ?? '').replace(/^pnpm runner-core /, '').split(' ');
+      const result = await runToEnd(args);
+      expect(result.code).toBe(0);
+      const url = /URL: +(\S+)/.exec(cli.stdout())?.[1];
+      const jobs = (await (await fetch(`${url}/-/sim/jobs`)).json()) as Array<{ status: string }>;
+      expect(jobs.map((job) => job.status)).toEqual(['success']);
+    } finally {
+      cli.child.kill('SIGINT');
+      await cli.exited;
+    }
+  });
 });

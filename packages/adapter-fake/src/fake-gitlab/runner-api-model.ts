@@ -80,9 +80,21 @@ export class RunnerApiModel {
     if (token === undefined) return paramError('token is missing');
     // NOTE: Rails authenticates from the body; like gitlab-runner's own mock handler, the fake also insists that the
     // RUNNER-TOKEN header says the same, so a client that forgets either is caught.
-    if (!this.#settings.runnerTokens.has(token) || headerOf(request.headers, 'RUNNER-TOKEN') !== token) {
-      return messageAnswer(403);
+    // NOTE: GitLab says only "403 Forbidden"; the fake says why, for the person trying a client against it.
+    if (!this.#settings.runnerTokens.has(token)) {
+      return messageAnswer(
+        403,
+        'this fake GitLab does not know the runner token (runner-core sim prints the one it accepts)',
+      );
     }
+    const header = headerOf(request.headers, 'RUNNER-TOKEN');
+    if (header === undefined) {
+      return messageAnswer(
+        403,
+        'no RUNNER-TOKEN header: send the runner token in it as well as in the body, as gitlab-runner does',
+      );
+    }
+    if (header !== token) return messageAnswer(403, 'the RUNNER-TOKEN header and the body token differ');
     const lastUpdate = { 'X-GitLab-Last-Update': this.#book.queueValue };
     if (stringField(body, 'last_update') === this.#book.queueValue) return noContent(lastUpdate);
     const job = this.#book.takeNext();

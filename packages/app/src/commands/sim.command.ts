@@ -30,8 +30,11 @@ export function simBanner(server: { readonly url: string }, gitlab: FakeGitLab, 
     `  POST ${url}/-/sim/expire            run the expiry worker now`,
     `  GET  ${url}/-/sim/requests          the request log (tokens redacted)`,
     '',
-    'Try, in another terminal:',
-    `  runner-core run --once --url ${url} --token ${gitlab.runnerToken}`,
+    'Try, in another terminal (in this checkout; "runner-core run …" once the package is installed):',
+    `  pnpm runner-core run --once --url ${url} --token ${gitlab.runnerToken}`,
+    '',
+    'Job requests carry the runner token in the RUNNER-TOKEN header and in the body, as gitlab-runner sends them;',
+    'a request without it is answered 403 with the reason in its message.',
     '',
     'Ctrl-C stops the simulator.',
     '',
@@ -45,7 +48,11 @@ export function simBanner(server: { readonly url: string }, gitlab: FakeGitLab, 
  * @returns the exit code
  */
 export async function simCommand(config: SimConfig, io: CliIo): Promise<number> {
-  const gitlab = new FakeGitLab({ profile: config.profile, ackWindowMs: config.ackWindowMs });
+  const gitlab = new FakeGitLab({
+    profile: config.profile,
+    ackWindowMs: config.ackWindowMs,
+    ...(config.token === undefined ? {} : { runnerToken: config.token.reveal() }),
+  });
   for (let i = 0; i < config.jobs; i++) gitlab.enqueueJob({ script: SIM_SCRIPT });
   let server: FakeGitLabServer;
   try {

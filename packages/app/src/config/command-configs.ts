@@ -57,6 +57,8 @@ export interface SimConfig {
   readonly jobs: number;
   /** @default 120_000 */
   readonly ackWindowMs: number;
+  /** The runner token the fake accepts. @default a new one each start */
+  readonly token?: Secret;
 }
 
 /** `runner-core demo`: the simulator and the runner in one process, through every scenario. */

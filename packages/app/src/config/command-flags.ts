@@ -275,6 +275,13 @@ export const simFlags = {
     default: '2m',
     value: durationValue(),
   },
+  token: {
+    kind: 'string',
+    valueName: 'TOKEN',
+    description: 'the runner token the fake accepts, so it stays the same across starts',
+    defaultHelp: 'a new glrt-… token each start',
+    value: secretValue,
+  },
 } as const satisfies FlagTable;
 
 /** The flags of `runner-core demo`. */

@@ -65,8 +65,13 @@ export function loadConfig(command: CommandName, argv: readonly string[], env: E
     case 'sim': {
       const reading = readFlags(command, simFlags, argv, env);
       if (reading.kind === 'help') return 'help';
-      const { ackWindow, ...values } = reading.values;
-      return Object.freeze({ ...values, command, ackWindowMs: ackWindow } satisfies SimConfig);
+      const { ackWindow, token, ...values } = reading.values;
+      return Object.freeze({
+        ...values,
+        command,
+        ackWindowMs: ackWindow,
+        ...(token === undefined ? {} : { token }),
+      } satisfies SimConfig);
     }
     case 'demo': {
       const reading = readFlags(command, demoFlags, argv, env);
