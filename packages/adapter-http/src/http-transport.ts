@@ -7,9 +7,16 @@ import {
   TransportError,
   UnexpectedStatusError,
 } from '@runner-core/core';
-import type { WireHeaders, WireRequest, WireResponse, WireTransport } from '@runner-core/core/wire';
-import axios, { type AxiosInstance, type AxiosProxyConfig } from 'axios';
-import { type ProxySettings, proxyFor, proxySettingsFromEnv } from './env-proxy.js';
+import {
+  MAX_ANSWER_BYTES,
+  type WireHeaders,
+  type WireRequest,
+  type WireResponse,
+  type WireTransport,
+} from '@runner-core/core/wire';
+import { Axios, type AxiosProxyConfig, type RawAxiosRequestConfig } from 'axios';
+import { CallDeadlines } from './call-deadlines.js';
+import { type ProxyServer, proxyFor, proxySettingsFromEnv } from './env-proxy.js';
 import { urlForDisplay } from './gitlab-url.js';
 import type { ResolvedHttpNetworkOptions } from './http-network.options.js';
 import { loadTlsMaterial } from './tls-material.js';
@@ -17,6 +24,12 @@ import { transportErrorOf } from './transport-errors.js';
 
 /** Same-origin 307/308 hops followed per call, as Go's default client allows. */
 const MAX_REDIRECTS = 10;
+
+/**
+ * The TCP keep-alive delay of the pooled sockets. NOTE: axios sets 60 s on a socket at every request and the agent
+ * sets its own value when the socket goes back to the pool; with both the same, neither is a system call.
+ */
+const TCP_KEEP_ALIVE_MS = 60_000;
 
 /**
  * The {@link WireTransport} of `HttpNetwork`: one axios instance with kept-alive agents, TLS and proxies.
@@ -31,10 +44,10 @@ const MAX_REDIRECTS = 10;
 export class HttpTransport implements WireTransport {
   readonly #options: ResolvedHttpNetworkOptions;
   readonly #base: URL;
-  readonly #http: AxiosInstance;
+  readonly #http: Axios;
   readonly #httpAgent: HttpAgent;
   readonly #httpsAgent: HttpsAgent;
-  readonly #proxy: ProxySettings;
+  readonly #deadlines = new CallDeadlines();
   readonly #logger: Logger;
 
   /** @throws {ClientConfigError} for an unusable certificate file or proxy setting */
@@ -42,10 +55,10 @@ export class HttpTransport implements WireTransport {
     this.#options = options;
     this.#base = base;
     this.#logger = logger;
-    this.#proxy = proxySettingsFromEnv(options.env);
     const tls = loadTlsMaterial(options, options.env);
     const pool = {
       keepAlive: true,
+      keepAliveMsecs: TCP_KEEP_ALIVE_MS,
       maxSockets: options.maxSockets,
       maxFreeSockets: options.maxSockets,
       // NOTE: Node's agent closes a kept-alive socket that sits idle this long; a socket in use is bounded by the
@@ -54,16 +67,20 @@ export class HttpTransport implements WireTransport {
     };
     this.#httpAgent = new HttpAgent(pool);
     this.#httpsAgent = new HttpsAgent({ ...pool, ...tls, minVersion: 'TLSv1.2' });
-    this.#http = axios.create({
-      baseURL: base.href,
-      httpAgent: this.#httpAgent,
-      httpsAgent: this.#httpsAgent,
-      // Every status is an answer to classify, and redirects are decided here, not by the client.
-      validateStatus: () => true,
+    // NOTE: `new Axios`, not `axios.create`: the instance holds only what is set here, none of axios's global
+    // defaults (header buckets, `transitional`, `env`, an adapter list, transforms), which axios would otherwise merge
+    // into every request's config and walk again at dispatch. What is the same for every call is set here once; a call
+    // passes only its own. Left out on purpose: `validateStatus` (without one, every status is an answer, which is
+    // what the codec classifies) and the transforms (without them, the body goes and comes as bytes).
+    this.#http = new Axios({
+      adapter: 'http',
+      // Redirects are same-origin only: one scheme, so one agent and one proxy serve every call.
+      ...(base.protocol === 'https:' ? { httpsAgent: this.#httpsAgent } : { httpAgent: this.#httpAgent }),
+      proxy: axiosProxy(proxyFor(proxySettingsFromEnv(options.env), base)),
+      // Redirects are decided here, not by the client.
       maxRedirects: 0,
+      maxContentLength: MAX_ANSWER_BYTES,
       responseType: 'arraybuffer',
-      transformRequest: [(data: unknown) => data],
-      transformResponse: [(data: unknown) => data],
     });
   }
 
@@ -71,36 +88,26 @@ export class HttpTransport implements WireTransport {
     const { what, signal } = request;
     if (signal?.aborted) throw new TransportError(`${what} was aborted before it was sent`, false);
     const timeoutMs = request.operation === 'request-job' ? this.#options.jobRequestTimeoutMs : this.#options.timeoutMs;
-    const fields: LogFields = { requestId: request.headers['X-Request-Id'] };
     // NOTE: axios's own `timeout` is an inactivity timeout (a trickling answer never trips it); the call's timeout
     // is a deadline for the whole exchange, redirects included.
-    const abort = new AbortController();
-    let timedOut = false;
-    const deadline = setTimeout(() => {
-      timedOut = true;
-      abort.abort();
-    }, timeoutMs);
-    const forwardAbort = (): void => abort.abort();
-    signal?.addEventListener('abort', forwardAbort, { once: true });
+    const deadline = this.#deadlines.start(timeoutMs, signal);
     const body = Buffer.from(request.body.buffer, request.body.byteOffset, request.body.byteLength);
     try {
-      let url = new URL(request.path, this.#base);
+      // The first hop's URL is the base and the path joined, as `new URL` would resolve a codec's path; only a
+      // redirect needs a URL object.
+      let url: URL | undefined;
       for (let hop = 0; ; hop++) {
+        const config: RawAxiosRequestConfig = {
+          method: request.method,
+          url: url === undefined ? this.#base.href + request.path : url.href,
+          headers: request.headers,
+          data: body,
+          signal: deadline,
+        };
+        if (request.maxResponseBytes !== MAX_ANSWER_BYTES) config.maxContentLength = request.maxResponseBytes;
         let response: WireResponse;
         try {
-          const answer = await this.#http.request({
-            method: request.method,
-            url: url.href,
-            headers: {
-              ...request.headers,
-              // `false` removes a header axios would add by default.
-              ...(request.headers.Accept === undefined ? { Accept: false } : {}),
-            },
-            data: body,
-            proxy: this.#proxyConfig(url),
-            signal: abort.signal,
-            maxContentLength: request.maxResponseBytes,
-          });
+          const answer = await this.#http.request(config);
           const data: unknown = answer.data;
           response = {
             status: answer.status,
@@ -108,7 +115,7 @@ export class HttpTransport implements WireTransport {
             body: Buffer.isBuffer(data) ? data : Buffer.alloc(0),
           };
         } catch (error) {
-          if (timedOut) throw new TransportError(`${what} timed out after ${timeoutMs} ms`, true);
+          if (deadline.timedOut) throw new TransportError(`${what} timed out after ${timeoutMs} ms`, true);
           if (isTooLarge(error)) {
             throw new ResponseTooLargeError(
               `${what} answered with a body over ${request.maxResponseBytes} bytes; not read further`,
@@ -118,18 +125,19 @@ export class HttpTransport implements WireTransport {
           throw transportErrorOf(error, what, request.secrets, this.#base.host);
         }
         if (response.status < 300 || response.status >= 400) return response;
+        const fields: LogFields = { requestId: request.headers['X-Request-Id'], status: response.status };
         try {
-          url = this.#redirectTarget(response.status, response.headers.location, url, hop, what);
+          const from = url ?? new URL(request.path, this.#base);
+          url = this.#redirectTarget(response.status, response.headers.location, from, hop, what);
         } catch (error) {
           const message = error instanceof Error ? error.message : String(error);
-          this.#logger.warn('Redirect refused', { ...fields, status: response.status, error: message });
+          this.#logger.warn('Redirect refused', { ...fields, error: message });
           throw error;
         }
-        this.#logger.debug('Following a same-origin redirect', { ...fields, status: response.status });
+        this.#logger.debug('Following a same-origin redirect', fields);
       }
     } finally {
-      clearTimeout(deadline);
-      signal?.removeEventListener('abort', forwardAbort);
+      deadline.end();
     }
   }
 
@@ -172,17 +180,17 @@ export class HttpTransport implements WireTransport {
     }
     return target;
   }
+}
 
-  #proxyConfig(url: URL): AxiosProxyConfig | false {
-    const proxy = proxyFor(this.#proxy, url);
-    if (proxy === undefined) return false;
-    return {
-      protocol: proxy.protocol,
-      host: proxy.host,
-      port: proxy.port,
-      ...(proxy.auth === undefined ? {} : { auth: { username: proxy.auth.username, password: proxy.auth.password } }),
-    };
-  }
+/** A proxy in axios's shape; `false` connects directly (and keeps axios from reading the environment itself). */
+function axiosProxy(proxy: ProxyServer | undefined): AxiosProxyConfig | false {
+  if (proxy === undefined) return false;
+  return {
+    protocol: proxy.protocol,
+    host: proxy.host,
+    port: proxy.port,
+    ...(proxy.auth === undefined ? {} : { auth: { username: proxy.auth.username, password: proxy.auth.password } }),
+  };
 }
 
 /** axios's refusal of a body over `maxContentLength`. */
@@ -196,14 +204,16 @@ function isTooLarge(error: unknown): boolean {
   );
 }
 
+/**
+ * The answer's headers as a plain record with lower-case names, in one pass over axios's `AxiosHeaders` (its own
+ * properties are the headers), without a `toJSON` copy first.
+ */
 function plainHeaders(headers: unknown): Record<string, string | readonly string[] | number | undefined> {
   const record: Record<string, string | readonly string[] | number | undefined> = {};
   if (typeof headers !== 'object' || headers === null) return record;
-  const source =
-    typeof (headers as { toJSON?: unknown }).toJSON === 'function'
-      ? (headers as { toJSON(): Record<string, unknown> }).toJSON()
-      : (headers as Record<string, unknown>);
-  for (const [name, value] of Object.entries(source)) {
+  const source = headers as Record<string, unknown>;
+  for (const name of Object.keys(source)) {
+    const value = source[name];
     if (typeof value === 'string' || typeof value === 'number') record[name.toLowerCase()] = value;
     else if (Array.isArray(value)) record[name.toLowerCase()] = value.map(String);
   }

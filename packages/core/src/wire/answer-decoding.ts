@@ -13,7 +13,6 @@ import {
   classifyUpdateJob,
   lastUpdateOf,
   type WireAnswer,
-  wireAnswer,
 } from './answer-classification.js';
 import { decodeJobPayload, JobPayloadError, readableCredentials } from './job-payload-decoding.js';
 import { parseJson, serverMessage } from './server-message.js';
@@ -27,27 +26,43 @@ import type { WireHeaders, WireRequest, WireResponse } from './wire-message.js';
 /** The headers whose values reach results (and so logs): a server echoing a token in them must not leak it. */
 const ECHOED_HEADERS = new Set(['job-status', 'x-request-id', 'x-gitlab-last-update']);
 
-/** The {@link WireAnswer} of a response; its `message` and the header values results carry are token-free. */
-export function toWireAnswer(response: WireResponse, secrets: ReadonlyArray<Secret | undefined>): WireAnswer {
-  return wireAnswer(
-    response.status,
-    redactedHeaders(response.headers, secrets),
-    response.status >= 300 ? serverMessage(response, secrets) : undefined,
-  );
-}
-
-function redactedHeaders(headers: WireHeaders, secrets: ReadonlyArray<Secret | undefined>): WireHeaders {
-  let copy: Record<string, string | readonly string[] | number | undefined> | undefined;
+/**
+ * A response's headers by lower-case name, read in one pass (a repeated header joined with `, `): what the client
+ * and the classification look up, so the headers are walked once per answer.
+ */
+export function headerIndex(headers: WireHeaders): ReadonlyMap<string, string> {
+  const index = new Map<string, string>();
   for (const name in headers) {
     const value = headers[name];
-    if (value === undefined || !ECHOED_HEADERS.has(name.toLowerCase())) continue;
-    const text = Array.isArray(value) ? value.join(', ') : String(value);
-    const clean = redact(text, secrets);
-    if (clean === text) continue;
-    copy ??= { ...headers };
-    copy[name] = clean;
+    if (value === undefined) continue;
+    index.set(name.toLowerCase(), Array.isArray(value) ? value.join(', ') : String(value));
   }
-  return copy ?? headers;
+  return index;
+}
+
+/** `redact`, without its copy of the text when no secret occurs in it (the usual case). */
+export function redactPresent(text: string, secrets: ReadonlyArray<Secret | undefined>): string {
+  for (const candidate of secrets) {
+    const value = candidate?.reveal();
+    if (value !== undefined && value.length > 0 && text.includes(value)) return redact(text, secrets);
+  }
+  return text;
+}
+
+/** The {@link WireAnswer} of a response; its `message` and the header values results carry are token-free. */
+export function toWireAnswer(
+  response: WireResponse,
+  secrets: ReadonlyArray<Secret | undefined>,
+  headers: ReadonlyMap<string, string> = headerIndex(response.headers),
+): WireAnswer {
+  const header = (name: string): string | undefined => {
+    const lower = name.toLowerCase();
+    const value = headers.get(lower);
+    return value !== undefined && ECHOED_HEADERS.has(lower) ? redactPresent(value, secrets) : value;
+  };
+  return response.status >= 300
+    ? { status: response.status, header, message: serverMessage(response, secrets) }
+    : { status: response.status, header };
 }
 
 /** Whether a `Content-Type` is JSON: `application/json`, parameters (`; charset=utf-8`) allowed (T12). */
@@ -69,8 +84,18 @@ export function decodeRequestJob(
   now: number,
   requestId: string,
 ): RequestJobResult {
-  const answer = toWireAnswer(response, request.secrets);
-  requestId = redact(requestId, request.secrets);
+  return decodeRequestJobAnswer(request, response, toWireAnswer(response, request.secrets), now, requestId);
+}
+
+/** {@link decodeRequestJob} of an answer already read ({@link toWireAnswer}). */
+export function decodeRequestJobAnswer(
+  request: WireRequest,
+  response: WireResponse,
+  answer: WireAnswer,
+  now: number,
+  requestId: string,
+): RequestJobResult {
+  requestId = redactPresent(requestId, request.secrets);
   const classified = classifyRequestJob(answer, now, requestId);
   if (classified.kind !== 'job') return classified;
   const body = parseJson(response.body);
@@ -104,7 +129,17 @@ export function decodeUpdateJob(
   now: number,
   requestId: string,
 ): UpdateJobResult {
-  return classifyUpdateJob(toWireAnswer(response, request.secrets), now, redact(requestId, request.secrets));
+  return decodeUpdateJobAnswer(request, toWireAnswer(response, request.secrets), now, requestId);
+}
+
+/** {@link decodeUpdateJob} of an answer already read ({@link toWireAnswer}). */
+export function decodeUpdateJobAnswer(
+  request: WireRequest,
+  answer: WireAnswer,
+  now: number,
+  requestId: string,
+): UpdateJobResult {
+  return classifyUpdateJob(answer, now, redactPresent(requestId, request.secrets));
 }
 
 /** The answer to `POST /jobs/:id/runner_status`: as an update, plus `unsupported` for a missing route. */
@@ -114,7 +149,17 @@ export function decodeRunnerStatus(
   now: number,
   requestId: string,
 ): RunnerStatusResult {
-  return classifyRunnerStatus(toWireAnswer(response, request.secrets), now, redact(requestId, request.secrets));
+  return decodeRunnerStatusAnswer(request, toWireAnswer(response, request.secrets), now, requestId);
+}
+
+/** {@link decodeRunnerStatus} of an answer already read ({@link toWireAnswer}). */
+export function decodeRunnerStatusAnswer(
+  request: WireRequest,
+  answer: WireAnswer,
+  now: number,
+  requestId: string,
+): RunnerStatusResult {
+  return classifyRunnerStatus(answer, now, redactPresent(requestId, request.secrets));
 }
 
 /** The answer to `PATCH /jobs/:id/trace` (§7); `sentEnd` = start + bytes sent. */
@@ -125,5 +170,16 @@ export function decodePatchTrace(
   sentEnd: number,
   requestId: string,
 ): PatchTraceResult {
-  return classifyPatchTrace(toWireAnswer(response, request.secrets), now, sentEnd, redact(requestId, request.secrets));
+  return decodePatchTraceAnswer(request, toWireAnswer(response, request.secrets), now, sentEnd, requestId);
+}
+
+/** {@link decodePatchTrace} of an answer already read ({@link toWireAnswer}). */
+export function decodePatchTraceAnswer(
+  request: WireRequest,
+  answer: WireAnswer,
+  now: number,
+  sentEnd: number,
+  requestId: string,
+): PatchTraceResult {
+  return classifyPatchTrace(answer, now, sentEnd, redactPresent(requestId, request.secrets));
 }

@@ -1,6 +1,7 @@
 import type { JobCredentials } from '../job/job.types.js';
 import { ClientConfigError } from '../network/network.errors.js';
 import type { PatchTraceInput, RequestJobInput, RunnerStatusInput, UpdateJobInput } from '../network/network.types.js';
+import type { RunnerInfo } from '../network/runner-info.js';
 import type { WireRequest } from './wire-message.js';
 
 /*
@@ -19,7 +20,24 @@ export interface EncodeContext {
 
 const API = '/api/v4/';
 const encoder = new TextEncoder();
-const json = (body: unknown): Uint8Array => encoder.encode(JSON.stringify(body));
+const json = (body: string): Uint8Array => encoder.encode(body);
+const quoted = (value: string): string => JSON.stringify(value);
+
+/**
+ * `info` as JSON, by object: the block goes with every job request, keep-alive and update, and never changes, so
+ * it is serialised once per object rather than once per call. NOTE: an `info` is read once; a runner that changes
+ * its info passes a new object (the types make every field read-only).
+ */
+const infoJson = new WeakMap<RunnerInfo, string>();
+
+function serialisedInfo(info: RunnerInfo): string {
+  let text = infoJson.get(info);
+  if (text === undefined) {
+    text = JSON.stringify(info);
+    infoJson.set(info, text);
+  }
+  return text;
+}
 
 /**
  * `POST /api/v4/jobs/request`: `RUNNER-TOKEN` header and body `token` (Rails reads the body, the header serves
@@ -32,12 +50,11 @@ export function encodeRequestJob(
   context: EncodeContext,
 ): WireRequest {
   const { token, systemId } = input.credentials;
-  const body = {
-    token: token.reveal(),
-    ...(systemId === '' ? {} : { system_id: systemId }),
-    ...(lastUpdate === undefined || lastUpdate === '' ? {} : { last_update: lastUpdate }),
-    info: input.info,
-  };
+  // The bytes of JSON.stringify({ token, system_id?, last_update?, info }), built around the serialised info.
+  let body = `{"token":${quoted(token.reveal())}`;
+  if (systemId !== '' && systemId !== undefined) body += `,"system_id":${quoted(systemId)}`;
+  if (lastUpdate !== undefined && lastUpdate !== '') body += `,"last_update":${quoted(lastUpdate)}`;
+  body += `,"info":${serialisedInfo(input.info)}}`;
   return {
     operation: 'request-job',
     method: 'POST',
@@ -70,15 +87,14 @@ export function encodeUpdateJob(job: JobCredentials, input: UpdateJobInput, cont
     ...(input.output?.checksum ? { checksum: input.output.checksum } : {}),
     ...(input.output?.bytesize ? { bytesize: input.output.bytesize } : {}),
   };
-  const body = {
-    info: input.info,
-    token: job.token.reveal(),
-    state: input.state,
-    ...(input.state === 'failed' && input.failureReason !== undefined ? { failure_reason: input.failureReason } : {}),
-    ...(input.exitCode === undefined || input.exitCode === 0 ? {} : { exit_code: input.exitCode }),
-    ...(output.checksum === undefined ? {} : { checksum: output.checksum }),
-    output,
-  };
+  // The bytes of JSON.stringify({ info, token, state, failure_reason?, exit_code?, checksum?, output }).
+  let body = `{"info":${serialisedInfo(input.info)},"token":${quoted(job.token.reveal())},"state":${quoted(input.state)}`;
+  if (input.state === 'failed' && input.failureReason !== undefined) {
+    body += `,"failure_reason":${quoted(input.failureReason)}`;
+  }
+  if (input.exitCode !== undefined && input.exitCode !== 0) body += `,"exit_code":${JSON.stringify(input.exitCode)}`;
+  if (output.checksum !== undefined) body += `,"checksum":${quoted(output.checksum)}`;
+  body += `,"output":${JSON.stringify(output)}}`;
   return jobCall('update-job', 'PUT', `jobs/${id}`, job, json(body), context);
 }
 
@@ -89,7 +105,8 @@ export function encodeUpdateJob(job: JobCredentials, input: UpdateJobInput, cont
  */
 export function encodeRunnerStatus(job: JobCredentials, input: RunnerStatusInput, context: EncodeContext): WireRequest {
   const id = checkedJobId(job.id);
-  const body = { token: job.token.reveal(), status: input.status, info: input.info };
+  // The bytes of JSON.stringify({ token, status, info }).
+  const body = `{"token":${quoted(job.token.reveal())},"status":${quoted(input.status)},"info":${serialisedInfo(input.info)}}`;
   return jobCall('post-runner-status', 'POST', `jobs/${id}/runner_status`, job, json(body), context);
 }
 

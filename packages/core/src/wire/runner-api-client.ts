@@ -13,8 +13,17 @@ import type {
   UpdateJobInput,
   UpdateJobResult,
 } from '../network/network.types.js';
-import { redact, type Secret } from '../secret/secret.js';
-import { decodePatchTrace, decodeRequestJob, decodeRunnerStatus, decodeUpdateJob } from './answer-decoding.js';
+import type { Secret } from '../secret/secret.js';
+import type { WireAnswer } from './answer-classification.js';
+import {
+  decodePatchTraceAnswer,
+  decodeRequestJobAnswer,
+  decodeRunnerStatusAnswer,
+  decodeUpdateJobAnswer,
+  headerIndex,
+  redactPresent,
+  toWireAnswer,
+} from './answer-decoding.js';
 import {
   type EncodeContext,
   encodePatchTrace,
@@ -56,9 +65,52 @@ export interface WireExchange {
   readonly durationMs: number;
 }
 
-/** A fresh request id: a UUIDv4 without dashes, as gitlab-runner makes them. */
+/** Two hex digits per byte value. */
+const HEX = Array.from({ length: 256 }, (_, byte) => byte.toString(16).padStart(2, '0'));
+/** Random bytes drawn 4 KiB at a time: one `getRandomValues` per 256 request ids, not one per id. */
+const randomPool = new Uint8Array(4096);
+let poolOffset = randomPool.length;
+
+/** A fresh request id: a UUIDv4 without dashes (32 lowercase hex characters), as gitlab-runner makes them. */
 export function newRequestId(): string {
-  return globalThis.crypto.randomUUID().replaceAll('-', '');
+  if (poolOffset === randomPool.length) {
+    globalThis.crypto.getRandomValues(randomPool);
+    poolOffset = 0;
+  }
+  const at = poolOffset;
+  poolOffset += 16;
+  const pool = randomPool;
+  // NOTE: the version nibble (4) and the variant bits (10xx) of RFC 9562, as randomUUID sets them.
+  return (
+    (HEX[pool[at] as number] as string) +
+    HEX[pool[at + 1] as number] +
+    HEX[pool[at + 2] as number] +
+    HEX[pool[at + 3] as number] +
+    HEX[pool[at + 4] as number] +
+    HEX[pool[at + 5] as number] +
+    HEX[((pool[at + 6] as number) & 0x0f) | 0x40] +
+    HEX[pool[at + 7] as number] +
+    HEX[((pool[at + 8] as number) & 0x3f) | 0x80] +
+    HEX[pool[at + 9] as number] +
+    HEX[pool[at + 10] as number] +
+    HEX[pool[at + 11] as number] +
+    HEX[pool[at + 12] as number] +
+    HEX[pool[at + 13] as number] +
+    HEX[pool[at + 14] as number] +
+    HEX[pool[at + 15] as number]
+  );
+}
+
+/** The fields of a line that is never written (the logger is silent): nothing is built for it. */
+const UNLOGGED: LogFields = Object.freeze({});
+
+/** What {@link RunnerApiClient} reads from an answer before classifying it. */
+interface Received {
+  readonly response: WireResponse;
+  readonly answer: WireAnswer;
+  readonly requestId: string;
+  /** `X-GitLab-Last-Update` as the server sent it. */
+  readonly lastUpdate: string | undefined;
 }
 
 /**
@@ -75,6 +127,12 @@ export class RunnerApiClient implements Network {
   readonly #newRequestId: () => string;
   readonly #maxJobPayloadBytes: number;
   readonly #onExchange: ((exchange: WireExchange) => void) | undefined;
+  /**
+   * Whether the logger is the silent one: then no log line is built at all. NOTE: the fields of a line cost more
+   * than a round trip's share of the client (a repo URL to clean, objects to spread), so they are built only when
+   * someone reads them.
+   */
+  readonly #quiet: boolean;
   /** `X-GitLab-Last-Update` per runner token. */
   readonly #lastUpdates = new Map<string, string>();
 
@@ -83,6 +141,7 @@ export class RunnerApiClient implements Network {
     this.#transport = options.transport;
     this.#clock = options.clock ?? systemClock;
     this.#logger = options.logger ?? silentLogger;
+    this.#quiet = this.#logger === silentLogger;
     this.#userAgent = options.userAgent ?? 'runner-core';
     this.#newRequestId = options.newRequestId ?? newRequestId;
     const limit = options.maxJobPayloadBytes ?? DEFAULT_MAX_JOB_PAYLOAD_BYTES;
@@ -97,14 +156,13 @@ export class RunnerApiClient implements Network {
     const { token } = input.credentials;
     const tokenKey = token.reveal();
     const request = encodeRequestJob(input, this.#lastUpdates.get(tokenKey), this.#context(this.#maxJobPayloadBytes));
-    const fields: LogFields = { runner: token.short() };
-    const { response, requestId } = await this.#send(request, fields);
+    const fields: LogFields = this.#quiet ? UNLOGGED : { runner: token.short() };
+    const { response, answer, requestId, lastUpdate } = await this.#send(request, fields);
     // NOTE: recorded from any answer that carries it, a malformed one included: it describes the queue, not the job.
-    const seen = headerValue(response, 'x-gitlab-last-update');
-    if (seen !== undefined && seen !== '') this.#lastUpdates.set(tokenKey, seen);
+    if (lastUpdate !== undefined && lastUpdate !== '') this.#lastUpdates.set(tokenKey, lastUpdate);
     let result: RequestJobResult;
     try {
-      result = decodeRequestJob(request, response, this.#clock.now(), requestId);
+      result = decodeRequestJobAnswer(request, response, answer, this.#clock.now(), requestId);
     } catch (error) {
       this.#logger.warn('Checking for jobs... received an unusable job', {
         ...fields,
@@ -114,25 +172,29 @@ export class RunnerApiClient implements Network {
       });
       throw error;
     }
-    this.#logJobRequest(result, response, { ...fields, requestId, status: response.status }, token);
+    if (!this.#quiet) this.#logJobRequest(result, response, { ...fields, requestId, status: response.status }, token);
     return result;
   }
 
   async updateJob(job: JobCredentials, input: UpdateJobInput): Promise<UpdateJobResult> {
     const request = encodeUpdateJob(job, input, this.#context(MAX_ANSWER_BYTES));
-    const fields: LogFields = { job: job.id, state: input.state };
-    const { response, requestId } = await this.#send(request, fields);
-    const result = decodeUpdateJob(request, response, this.#clock.now(), requestId);
-    this.#logJobAnswer('Submitting job to coordinator...', result, request, response, { ...fields, requestId });
+    const fields: LogFields = this.#quiet ? UNLOGGED : { job: job.id, state: input.state };
+    const { response, answer, requestId } = await this.#send(request, fields);
+    const result = decodeUpdateJobAnswer(request, answer, this.#clock.now(), requestId);
+    if (!this.#quiet) {
+      this.#logJobAnswer('Submitting job to coordinator...', result, request, response, { ...fields, requestId });
+    }
     return result;
   }
 
   async postRunnerStatus(job: JobCredentials, input: RunnerStatusInput): Promise<RunnerStatusResult> {
     const request = encodeRunnerStatus(job, input, this.#context(MAX_ANSWER_BYTES));
-    const fields: LogFields = { job: job.id, status_sent: input.status };
-    const { response, requestId } = await this.#send(request, fields);
-    const result = decodeRunnerStatus(request, response, this.#clock.now(), requestId);
-    this.#logJobAnswer('Reporting runner status...', result, request, response, { ...fields, requestId });
+    const fields: LogFields = this.#quiet ? UNLOGGED : { job: job.id, status_sent: input.status };
+    const { response, answer, requestId } = await this.#send(request, fields);
+    const result = decodeRunnerStatusAnswer(request, answer, this.#clock.now(), requestId);
+    if (!this.#quiet) {
+      this.#logJobAnswer('Reporting runner status...', result, request, response, { ...fields, requestId });
+    }
     return result;
   }
 
@@ -143,10 +205,12 @@ export class RunnerApiClient implements Network {
       return { kind: 'succeeded', offset: input.offset, cancelRequested: false };
     }
     const end = input.offset + input.content.byteLength;
-    const fields: LogFields = { job: job.id, sent: `${input.offset}-${end - 1}` };
-    const { response, requestId } = await this.#send(request, fields);
-    const result = decodePatchTrace(request, response, this.#clock.now(), end, requestId);
-    this.#logJobAnswer('Appending trace to coordinator...', result, request, response, { ...fields, requestId });
+    const fields: LogFields = this.#quiet ? UNLOGGED : { job: job.id, sent: `${input.offset}-${end - 1}` };
+    const { response, answer, requestId } = await this.#send(request, fields);
+    const result = decodePatchTraceAnswer(request, answer, this.#clock.now(), end, requestId);
+    if (!this.#quiet) {
+      this.#logJobAnswer('Appending trace to coordinator...', result, request, response, { ...fields, requestId });
+    }
     return result;
   }
 
@@ -159,10 +223,7 @@ export class RunnerApiClient implements Network {
     return { requestId: this.#newRequestId(), userAgent: this.#userAgent, maxResponseBytes };
   }
 
-  async #send(
-    request: WireRequest,
-    fields: LogFields,
-  ): Promise<{ readonly response: WireResponse; readonly requestId: string }> {
+  async #send(request: WireRequest, fields: LogFields): Promise<Received> {
     const sentId = request.headers['X-Request-Id'] ?? '';
     const startedAt = this.#onExchange === undefined ? 0 : this.#clock.now();
     let response: WireResponse;
@@ -175,8 +236,10 @@ export class RunnerApiClient implements Network {
         durationMs: this.#clock.now() - startedAt,
       });
       // NOTE: debug, not warn: the caller decides what a failure means and says it once (a retry, a give-up).
-      const message = error instanceof NetworkError ? error.message : 'the transport failed';
-      this.#logger.debug('Request failed', { ...fields, requestId: sentId, error: message });
+      if (!this.#quiet) {
+        const message = error instanceof NetworkError ? error.message : 'the transport failed';
+        this.#logger.debug('Request failed', { ...fields, requestId: sentId, error: message });
+      }
       throw error;
     }
     this.#onExchange?.({
@@ -195,11 +258,18 @@ export class RunnerApiClient implements Network {
       });
       throw error;
     }
-    const serverId = headerValue(response, 'x-request-id');
+    // One pass over the headers serves the request id, the last update and the classification.
+    const headers = headerIndex(response.headers);
+    const serverId = headers.get('x-request-id');
     // NOTE: the server's id names the call in GitLab's logs, so it wins (gitlab-runner logs it as correlation id);
     // a server echoing a token in it gets it redacted.
-    const requestId = serverId === undefined || serverId === '' ? sentId : redact(serverId, request.secrets);
-    return { response, requestId };
+    const requestId = serverId === undefined || serverId === '' ? sentId : redactPresent(serverId, request.secrets);
+    return {
+      response,
+      answer: toWireAnswer(response, request.secrets, headers),
+      requestId,
+      lastUpdate: headers.get('x-gitlab-last-update'),
+    };
   }
 
   #logJobRequest(result: RequestJobResult, response: WireResponse, line: LogFields, token: Secret): void {
@@ -281,15 +351,6 @@ export class RunnerApiClient implements Network {
         assertNever(result);
     }
   }
-}
-
-function headerValue(response: WireResponse, lowerName: string): string | undefined {
-  for (const name in response.headers) {
-    if (name.toLowerCase() !== lowerName) continue;
-    const value = response.headers[name];
-    return Array.isArray(value) ? value.join(', ') : value === undefined ? undefined : String(value);
-  }
-  return undefined;
 }
 
 /** The repo URL for a log line: no user info (it embeds the job token), no query, no fragment. */
