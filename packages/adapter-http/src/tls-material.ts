@@ -94,7 +94,10 @@ function readPem(option: string, path: string): string {
   try {
     return readFileSync(path, 'utf8');
   } catch (error) {
-    throw new ClientConfigError(`${option} "${path}" cannot be read: ${reason(error)}`);
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new ClientConfigError(
+      `${option} "${path}" cannot be read${code === undefined ? `: ${reason(error)}` : ` (${code})`}`,
+    );
   }
 }
 

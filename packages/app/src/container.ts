@@ -3,6 +3,7 @@ import { FakeGitLab, InMemoryNetwork } from '@runner-core/adapter-fake';
 import { HttpNetwork } from '@runner-core/adapter-http';
 import {
   CLOCK,
+  ClientConfigError,
   type Clock,
   EXECUTOR,
   type Executor,
@@ -33,6 +34,7 @@ import type { WireExchange } from '@runner-core/core/wire';
 import type { DestinationStream } from 'pino';
 import { type DependencyContainer, instancePerContainerCachingFactory, container as rootContainer } from 'tsyringe';
 import type { AppConfig } from './config/app-config.js';
+import { ConfigError } from './config/read-flags.js';
 import { ExecExecutor } from './executors/exec-executor.js';
 import { appRunnerIdentity } from './executors/job-environment.js';
 import { ShellExecutor } from './executors/shell-executor.js';
@@ -261,10 +263,28 @@ export function verifyContainer(c: DependencyContainer): void {
     try {
       c.resolve(token);
     } catch (error) {
+      // NOTE: a setting the client cannot use (an unreadable CA file) is the operator's mistake, named by its flag.
+      const asFlag = error instanceof ClientConfigError ? inFlagWords(error.message) : undefined;
+      if (asFlag !== undefined) throw new ConfigError(asFlag, { cause: error });
       const reason = error instanceof Error ? error.message : String(error);
       throw new ContainerError(`cannot build ${name} (selected by ${selectedBy}): ${reason}`, { cause: error });
     }
   }
+}
+
+/**
+ * A message about one of HttpNetwork's file options in the words of the flag that sets it (`tlsCaFile "x" …` →
+ * `--tls-ca-file: "x" …`); `undefined` for a message about anything else.
+ */
+function inFlagWords(message: string): string | undefined {
+  const flags: Readonly<Record<string, string>> = {
+    tlsCaFile: '--tls-ca-file',
+    tlsCertFile: '--tls-cert-file',
+    tlsKeyFile: '--tls-key-file',
+  };
+  const option = /^(\w+) /.exec(message)?.[1];
+  const flag = option === undefined ? undefined : flags[option];
+  return flag === undefined ? undefined : `${flag}: ${message.slice((option ?? '').length + 1)}`;
 }
 
 /** The runner's parts, resolved from a container (so callers need not know tsyringe). */

@@ -41,6 +41,11 @@ describe('configuration errors (spawned)', () => {
       { RUNNER_CORE_URL: 'gitlab' },
       'RUNNER_CORE_URL: expected an http(s) URL such as https://gitlab.example.com, got "gitlab"',
     ],
+    [
+      ['run', '--url', 'https://127.0.0.1:9', '--token', 't', '--tls-ca-file', '/nonexistent/ca.pem'],
+      {},
+      '--tls-ca-file: "/nonexistent/ca.pem" cannot be read (ENOENT)',
+    ],
   ])('%j exits 2 with one line and no stack trace', async (args, env, message) => {
     const result = await runToEnd(args, env);
     expect(result).toEqual({ code: 2, stdout: '', stderr: `runner-core: ${message}\n` });
