@@ -7,11 +7,14 @@ import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const skip = new Set(['node_modules', 'dist', '.git', 'coverage']);
+// Generated, and not committed: the API reference (`pnpm docs:api`) copies the documents its comments link to.
+const generated = new Set([join(root, 'docs', 'api')]);
 
 function* files(dir) {
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
     if (skip.has(entry.name)) continue;
     const path = join(dir, entry.name);
+    if (generated.has(path)) continue;
     if (entry.isDirectory()) yield* files(path);
     else if (/\.(md|ts|mjs|json)$/.test(entry.name) || entry.name === 'run') yield path;
   }
