@@ -116,7 +116,7 @@ describe('FakeGitLabServer runner API', () => {
 
   test('404 for an unknown path, 405 with Allow for a wrong method', async () => {
     const { server } = await serve();
-    expect((await fetch(`${server.url}/api/v4/runners/verify`, { method: 'POST' })).status).toBe(404);
+    expect((await fetch(`${server.url}/api/v4/runners/unknown`, { method: 'POST' })).status).toBe(404);
     const wrongMethod = await fetch(`${server.url}/api/v4/jobs/request`);
     expect(wrongMethod.status).toBe(405);
     expect(wrongMethod.headers.get('allow')).toBe('POST');

@@ -105,6 +105,7 @@ function crashable(network: Network, generation: Generation): Network {
     );
   };
   return {
+    verifyRunner: (input) => guard(() => network.verifyRunner(input)),
     requestJob: (input) => guard(() => network.requestJob(input)),
     updateJob: (job, input) => guard(() => network.updateJob(job, input)),
     postRunnerStatus: (job, input) => guard(() => network.postRunnerStatus(job, input)),
@@ -130,6 +131,7 @@ function watched(network: Network, generation: Generation, deps: RunnerProcessDe
     }
   };
   return {
+    verifyRunner: (input) => seen('verify-runner', () => network.verifyRunner(input)),
     requestJob: async (input) => {
       generation.firstRequestAt ??= clock.now();
       const result = await seen('request-job', () => network.requestJob(input));

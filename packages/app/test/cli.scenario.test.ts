@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import { FakeGitLab, FakeGitLabServer, InMemoryNetwork } from '@runner-core/adapter-fake';
 import { type JobPayload, runnerInfo, Secret, shortToken } from '@runner-core/core';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -78,16 +79,30 @@ describe('run --once (spawned, over HTTP)', () => {
     expect(result.stderr).toContain(shortToken(gitlab.runnerToken));
   });
 
-  it('exits 0 when no job is queued, and 1 when GitLab refuses the token', async () => {
+  it('exits 0 when no job is queued, and 1 when GitLab refuses the token — said once, before any job request', async () => {
     const { gitlab, url } = await serve();
     expect((await runToEnd(['run', '--once', '--url', url, '--token', gitlab.runnerToken])).code).toBe(0);
     const refused = await runToEnd(['run', '--once', '--url', url, '--token', 'glrt-unknown-token']);
     expect(refused.code).toBe(1);
-    expect(refused.stderr).toContain('GitLab refused the runner token (403 Forbidden)');
-    expect(gitlab.requests('request-job').map((request) => request.answer)).toMatchObject([
-      { status: 204 },
+    expect(refused.stderr.match(/GitLab refused the runner token \(403 Forbidden\)/g)).toHaveLength(1);
+    expect(gitlab.requests('verify-runner').map((request) => request.answer)).toMatchObject([
+      { status: 200 },
       { status: 403 },
     ]);
+    expect(gitlab.requests('request-job').map((request) => request.answer)).toMatchObject([{ status: 204 }]);
+  });
+
+  it('verify says of each runner whether GitLab knows its token, and exits 1 unless it knows them all', async () => {
+    const { gitlab, url } = await serve();
+    const alive = await runToEnd(['verify', '--url', url, '--token', gitlab.runnerToken]);
+    expect(alive).toMatchObject({
+      code: 0,
+      stdout: `runner ${hostname()} (${shortToken(gitlab.runnerToken)}): is alive\n`,
+    });
+    const removed = await runToEnd(['verify', '--url', url], { CI_SERVER_TOKEN: 'glrt-unknownTokenOfNobody' });
+    expect(removed.code).toBe(1);
+    expect(removed.stdout).toContain('is removed: GitLab refused the runner token (403 Forbidden)');
+    expect(removed.stdout + removed.stderr).not.toContain('glrt-unknownTokenOfNobody');
   });
 });
 

@@ -103,6 +103,7 @@ export class HttpFront {
         : { ...base, operation: 'unknown', refusal: messageAnswer(405, undefined, { Allow: expected }) };
     };
     if (path === '/api/v4/jobs/request') return allow('POST', 'request-job');
+    if (path === '/api/v4/runners/verify') return allow('POST', 'verify-runner');
     const match = /^\/api\/v4\/jobs\/(\d+)(\/runner_status|\/trace)?$/.exec(path);
     if (match === null) return { operation: 'unknown' };
     const jobId = Number(match[1]);

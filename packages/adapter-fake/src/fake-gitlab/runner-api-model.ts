@@ -56,6 +56,8 @@ export class RunnerApiModel {
     now: number,
   ): Answer {
     switch (operation) {
+      case 'verify-runner':
+        return this.#verifyRunner(request);
       case 'request-job':
         return this.#requestJob(request, now);
       case 'update-job':
@@ -69,6 +71,22 @@ export class RunnerApiModel {
         throw new Error(`FakeGitLab: no handler for ${String(unreachable)}`);
       }
     }
+  }
+
+  /** `POST /api/v4/runners/verify` (docs/gitlab-protocol.md §2.7): 200 for a known token, 403 otherwise. */
+  #verifyRunner(request: FakeHttpRequest): Answer {
+    const parsed = parseJsonBody(request.body);
+    if (parsed.invalid || !isRecord(parsed.value)) return paramError('body must be a JSON object');
+    const token = stringField(parsed.value, 'token');
+    if (token === undefined) return paramError('token is missing');
+    if (!this.#settings.runnerTokens.has(token)) {
+      return messageAnswer(
+        403,
+        'this fake GitLab does not know the runner token (runner-core sim prints the one it accepts)',
+      );
+    }
+    // NOTE: Rails answers the runner's id and token; the token is the caller's own, the id a stand-in.
+    return jsonAnswer(200, { id: 1, token, token_expires_at: null });
   }
 
   /** `POST /api/v4/jobs/request` (docs/gitlab-protocol.md §2.4, §5.2). */

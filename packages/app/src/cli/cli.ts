@@ -2,6 +2,7 @@ import { confirmCommand } from '../commands/confirm.command.js';
 import { demoCommand } from '../commands/demo.command.js';
 import { runCommand } from '../commands/run.command.js';
 import { simCommand } from '../commands/sim.command.js';
+import { verifyCommand } from '../commands/verify.command.js';
 import type { CommandConfig } from '../config/command-configs.js';
 import { type CommandLine, parseCommandLine } from '../config/command-line.js';
 import { commandHelp, globalHelp } from '../config/help.js';
@@ -17,6 +18,8 @@ function dispatch(config: CommandConfig, io: CliIo): Promise<number> {
   switch (config.command) {
     case 'run':
       return runCommand(config, io);
+    case 'verify':
+      return verifyCommand(config, io);
     case 'confirm':
       return confirmCommand(config, io);
     case 'sim':

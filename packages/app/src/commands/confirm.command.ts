@@ -15,11 +15,14 @@ export function outcomeLine(outcome: ConfirmationOutcome): string {
     : `job ${outcome.jobId}: ${outcome.kind} (${facts})`;
 }
 
-/** The environment of `--prepare`: the runner's, without any `RUNNER_CORE_` variable (tokens live there). */
+/**
+ * The environment of `--prepare`: the runner's, without any `RUNNER_CORE_` variable or gitlab-runner's `CI_SERVER_`
+ * names for them (tokens live there).
+ */
 function prepareEnvironment(env: Environment, jobId: number): Record<string, string> {
   const result: Record<string, string> = {};
   for (const [name, value] of Object.entries(env)) {
-    if (value !== undefined && !name.startsWith('RUNNER_CORE_')) result[name] = value;
+    if (value !== undefined && !name.startsWith('RUNNER_CORE_') && !name.startsWith('CI_SERVER_')) result[name] = value;
   }
   result.RUNNER_CORE_JOB_ID = String(jobId);
   return result;

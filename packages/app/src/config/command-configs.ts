@@ -37,6 +37,14 @@ export interface RunConfig {
   readonly warnings: readonly string[];
 }
 
+/** `runner-core verify`: whether GitLab knows each runner's token. */
+export interface VerifyConfig {
+  readonly command: 'verify';
+  readonly runners: readonly RunnerConfig[];
+  readonly systemId: string;
+  readonly logLevel: LogLevel;
+}
+
 /** `runner-core confirm`: confirm one job received by another tool. */
 export interface ConfirmConfig extends AppConfig {
   readonly command: 'confirm';
@@ -68,5 +76,5 @@ export interface DemoConfig {
 }
 
 /** The configuration of any command. */
-export type CommandConfig = RunConfig | ConfirmConfig | SimConfig | DemoConfig;
+export type CommandConfig = RunConfig | VerifyConfig | ConfirmConfig | SimConfig | DemoConfig;
 export type CommandName = CommandConfig['command'];

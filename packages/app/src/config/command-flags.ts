@@ -214,6 +214,18 @@ export const RUNNER_FLAGS = [
   'tlsKeyFile',
 ] as const;
 
+/** The flags of `runner-core verify`: the runner flags of `run`, or its `--config`. */
+export const verifyFlags = {
+  config: runFlags.config,
+  url: runFlags.url,
+  token: runFlags.token,
+  tlsCaFile: runFlags.tlsCaFile,
+  tlsCertFile: runFlags.tlsCertFile,
+  tlsKeyFile: runFlags.tlsKeyFile,
+  systemId: runFlags.systemId,
+  logLevel: { ...logLevelFlag, default: 'warn' },
+} as const satisfies FlagTable;
+
 /** The flags of `runner-core confirm`. */
 export const confirmFlags = {
   url: urlFlag,
@@ -295,6 +307,11 @@ export const COMMANDS = {
     summary: 'poll GitLab for jobs, confirm each, run it, report the result',
     usage: 'runner-core run --url URL --token TOKEN [flags]  |  runner-core run --config config.toml [flags]',
     flags: runFlags,
+  },
+  verify: {
+    summary: "ask GitLab whether it knows the runner token (gitlab-runner's verify); exit 0 only when every runner is",
+    usage: 'runner-core verify --url URL --token TOKEN  |  runner-core verify --config config.toml',
+    flags: verifyFlags,
   },
   confirm: {
     summary: 'confirm one job received by another tool; exit 0 only when confirmed',

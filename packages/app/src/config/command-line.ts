@@ -1,8 +1,8 @@
 import { appConfig } from './app-config.js';
 import type { CommandConfig, CommandName, ConfirmConfig, DemoConfig, SimConfig } from './command-configs.js';
-import { COMMANDS, confirmFlags, demoFlags, runFlags, simFlags } from './command-flags.js';
+import { COMMANDS, confirmFlags, demoFlags, runFlags, simFlags, verifyFlags } from './command-flags.js';
 import { ConfigError, type Environment, readFlags } from './read-flags.js';
-import { runConfigOf } from './run-config.js';
+import { runConfigOf, verifyConfigOf } from './run-config.js';
 
 /** What the command line asked for: a command's help, or a command with its frozen configuration. */
 export type CommandLine =
@@ -50,6 +50,11 @@ export function loadConfig(command: CommandName, argv: readonly string[], env: E
       const reading = readFlags(command, runFlags, argv, env);
       if (reading.kind === 'help') return 'help';
       return runConfigOf(reading.values, env);
+    }
+    case 'verify': {
+      const reading = readFlags(command, verifyFlags, argv, env);
+      if (reading.kind === 'help') return 'help';
+      return verifyConfigOf(reading.values, env);
     }
     case 'confirm': {
       const reading = readFlags(command, confirmFlags, argv, env);

@@ -2,14 +2,36 @@ import { hostname } from 'node:os';
 import { defaultStateDir } from '../state/file-state-store.js';
 import { deriveSystemId } from '../system-id.js';
 import { appConfig } from './app-config.js';
-import type { RunConfig, RunnerConfig } from './command-configs.js';
-import { RUNNER_FLAGS, type runFlags } from './command-flags.js';
+import type { RunConfig, RunnerConfig, VerifyConfig } from './command-configs.js';
+import { RUNNER_FLAGS, type runFlags, type verifyFlags } from './command-flags.js';
 import { type ConfigFile, readConfigFile } from './config-file.js';
 import { type FlagValues, flagName } from './flag-spec.js';
 import { instanceUrl, listenAddressValue } from './flag-values.js';
 import { ConfigError, type Environment } from './read-flags.js';
 
 type RunFlagValues = FlagValues<typeof runFlags>;
+type VerifyFlagValues = FlagValues<typeof verifyFlags>;
+
+/**
+ * The configuration of `verify`: the runners `run` would serve with the same flags or `--config`.
+ * @throws {ConfigError} as {@link runConfigOf}
+ */
+export function verifyConfigOf(values: VerifyFlagValues, env: Environment): VerifyConfig {
+  const run = runConfigOf(
+    {
+      ...values,
+      strategy: 'auto',
+      confirm: 'auto',
+      keepAlive: 30_000,
+      probe: false,
+      once: false,
+      executor: 'shell',
+      json: false,
+    } as RunFlagValues,
+    env,
+  );
+  return Object.freeze({ command: 'verify', runners: run.runners, systemId: run.systemId, logLevel: values.logLevel });
+}
 
 /**
  * The configuration of `run`: one runner from the flags, or the runners of a gitlab-runner `config.toml`

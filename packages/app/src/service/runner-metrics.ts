@@ -1,9 +1,10 @@
 import type { Observer, RunnerEvent } from '@runner-core/core';
+import type { RunnerApiOperation } from '@runner-core/core/wire';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import { APP_VERSION } from '../version.js';
 
 /** The endpoints of GitLab's runner API, as the `endpoint` label names them. */
-export type ApiEndpoint = 'request-job' | 'update-job' | 'post-runner-status' | 'patch-trace';
+export type ApiEndpoint = RunnerApiOperation;
 
 /** What the metrics read from a runner besides its events (numbers it holds right now). */
 export interface RunnerGauges {

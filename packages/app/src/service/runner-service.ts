@@ -6,9 +6,10 @@ import type { RunConfig, RunnerConfig } from '../config/command-configs.js';
 import { ConfigError } from '../config/read-flags.js';
 import { buildContainer, createRunLoop, disposeContainer, resolveParts, verifyContainer } from '../container.js';
 import { FileStateStore } from '../state/file-state-store.js';
-import { type ApiEndpoint, RunnerMetrics } from './runner-metrics.js';
+import { RunnerMetrics } from './runner-metrics.js';
 import { Shutdown } from './shutdown.js';
 import { StatusServer } from './status-server.js';
+import { verifyRunner } from './verify-runner.js';
 
 /** One runner of the service, once built. */
 interface ServedRunner {
@@ -45,6 +46,19 @@ export async function runService(config: RunConfig, io: CliIo, clock: Clock = sy
     if (first === undefined) throw new ConfigError('no runner to run');
     const logger = first.logger.child({ component: 'service' });
     for (const warning of config.warnings) logger.warn(warning);
+    // NOTE: a bad token says so once, before any job request; GitLab down or an odd answer tells nothing: go on.
+    let refused = false;
+    for (const runner of served) {
+      const { network, info } = resolveParts(runner.container);
+      const verdict = await verifyRunner(network, { token: runner.config.token, systemId: config.systemId }, info, clock);
+      if (verdict.kind === 'removed') {
+        runner.logger.error(`runner ${runner.config.name} ${verdict.detail}`);
+        refused = true;
+      } else if (verdict.kind === 'unknown') {
+        runner.logger.warn(`runner ${runner.config.name} ${verdict.detail}; job requests start anyway`);
+      }
+    }
+    if (refused) return 1;
     const loops = served.map((runner) => runner.loop);
     const activeJobs = (): number => loops.reduce((sum, loop) => sum + loop.activeJobs, 0);
     const runs = {
@@ -98,12 +112,7 @@ async function serve(
 ): Promise<ServedRunner> {
   let served: ServedRunner | undefined;
   const onExchange = (exchange: WireExchange): void => {
-    metrics.recordRequest(
-      runner.name,
-      exchange.operation as ApiEndpoint,
-      exchange.status ?? 'error',
-      exchange.durationMs / 1_000,
-    );
+    metrics.recordRequest(runner.name, exchange.operation, exchange.status ?? 'error', exchange.durationMs / 1_000);
     if (exchange.status !== undefined && served !== undefined) served.lastAnswerAt = clock.now();
     // NOTE: GitLab is up for this runner while its job requests get answers other than a refusal of the token.
     if (exchange.operation === 'request-job') {

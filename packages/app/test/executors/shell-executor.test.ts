@@ -163,14 +163,18 @@ describe('ShellExecutor (real bash)', () => {
     expect((await run(job)).text).toContain(`pw=${defaultMaskedValue}`);
   });
 
-  it("does not pass the runner's own environment (its token) to the job", async () => {
+  it("does not pass the runner's own environment (its token, under either name) to the job", async () => {
     process.env.RUNNER_CORE_TOKEN = 'glrt-must-not-leak';
+    process.env.CI_SERVER_TOKEN = 'glrt-must-not-leak-either';
     try {
-      // biome-ignore lint/suspicious/noTemplateCurlyInString: a bash parameter expansion, not a JS template.
-      const job = await aConfirmedJob({ script: ['echo "token=${RUNNER_CORE_TOKEN:-unset}"'] });
-      expect((await run(job)).text).toContain('token=unset');
+      const job = await aConfirmedJob({
+        // biome-ignore lint/suspicious/noTemplateCurlyInString: bash parameter expansions, not JS templates.
+        script: ['echo "token=${RUNNER_CORE_TOKEN:-unset} alias=${CI_SERVER_TOKEN:-unset}"'],
+      });
+      expect((await run(job)).text).toContain('token=unset alias=unset');
     } finally {
       delete process.env.RUNNER_CORE_TOKEN;
+      delete process.env.CI_SERVER_TOKEN;
     }
   });
 

@@ -8,6 +8,8 @@ import type {
   RunnerStatusResult,
   UpdateJobInput,
   UpdateJobResult,
+  VerifyRunnerInput,
+  VerifyRunnerResult,
 } from './network.types.js';
 
 /**
@@ -26,6 +28,14 @@ import type {
  * the same bytes and read answers the same way; the contract suite of `@runner-core/core/testing` pins it.
  */
 export interface Network {
+  /**
+   * `POST /api/v4/runners/verify`: whether GitLab knows the runner token (gitlab-runner's `verify`). Idempotent.
+   *
+   * @returns `verified` | `forbidden` | `unavailable` | `rate-limited` | `failed`
+   * @throws {TransportError} no answer
+   */
+  verifyRunner(input: VerifyRunnerInput): Promise<VerifyRunnerResult>;
+
   /**
    * `POST /api/v4/jobs/request`. Sends the last `X-GitLab-Last-Update` this adapter saw for the runner token
    * as `last_update`, and records the new one from any answer that carries it.

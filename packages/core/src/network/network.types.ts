@@ -49,6 +49,30 @@ export interface JobAnswerHints {
 // ---------------------------------------------------------------------------------------------------------------
 // POST /jobs/request
 
+/** What `POST /api/v4/runners/verify` sends: the runner's credentials and its `info` block. */
+export interface VerifyRunnerInput {
+  readonly credentials: RunnerCredentials;
+  readonly info: RunnerInfo;
+}
+
+/**
+ * The answer to `POST /api/v4/runners/verify`, as gitlab-runner's `verify` reads it (docs/gitlab-protocol.md §2.7):
+ *
+ * | kind | answer |
+ * | --- | --- |
+ * | `verified` | 200: GitLab knows the runner token |
+ * | `forbidden` | 403: the token is unknown, or the runner was deleted ("is removed") |
+ * | `unavailable` | 503 |
+ * | `rate-limited` | 429 |
+ * | `failed` | anything else: GitLab did not say (gitlab-runner then carries on as if verified) |
+ */
+export type VerifyRunnerResult =
+  | { readonly kind: 'verified'; readonly requestId?: string }
+  | { readonly kind: 'forbidden'; readonly requestId?: string }
+  | { readonly kind: 'unavailable'; readonly wait?: ServerWait; readonly requestId?: string }
+  | { readonly kind: 'rate-limited'; readonly wait?: ServerWait; readonly requestId?: string }
+  | { readonly kind: 'failed'; readonly status: number; readonly message: string; readonly requestId?: string };
+
 export interface RequestJobInput {
   readonly credentials: RunnerCredentials;
   readonly info: RunnerInfo;

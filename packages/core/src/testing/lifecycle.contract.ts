@@ -620,6 +620,7 @@ function crashable(network: Network) {
     },
     crashed: () => dead,
     network: {
+      verifyRunner: (input) => guard(() => network.verifyRunner(input)),
       requestJob: (input) => guard(() => network.requestJob(input)),
       updateJob: (job, input) => guard(() => network.updateJob(job, input)),
       postRunnerStatus: (job, input) => guard(() => network.postRunnerStatus(job, input)),
@@ -759,6 +760,7 @@ function counted(network: Network, onChange: (delta: 1 | -1) => void): Network {
     return call().finally(() => onChange(-1));
   };
   return {
+    verifyRunner: (input) => track(() => network.verifyRunner(input)),
     requestJob: (input) => track(() => network.requestJob(input)),
     updateJob: (job, input) => track(() => network.updateJob(job, input)),
     postRunnerStatus: (job, input) => track(() => network.postRunnerStatus(job, input)),

@@ -101,6 +101,37 @@ export function networkContract(
     };
 
     // -------------------------------------------------------------------------------------------------------------
+    // verifyRunner
+
+    define(
+      'verifyRunner answers verified for a known token, sending it in header and body, and forbidden otherwise',
+      async (expect, harness) => {
+        const runner = runnerOf(harness);
+        expect((await harness.network.verifyRunner({ credentials: runner, info })).kind).toBe('verified');
+        const sent = lastRequest(expect, harness, 'verify-runner');
+        expect([sent.method, sent.path]).toEqual(['POST', '/api/v4/runners/verify']);
+        expect(sent.body).toMatchObject({ system_id: systemId, info: { features: { two_phase_job_commit: true } } });
+        expect(secretEquals(field(sent.body, 'token'), runner.token)).toBe(true);
+        expect(secretEquals(sent.headers['runner-token'], runner.token)).toBe(true);
+        const stranger = runnerCredentials({ token: new Secret('glrt-not-a-known-runner-token'), systemId });
+        expect((await harness.network.verifyRunner({ credentials: stranger, info })).kind).toBe('forbidden');
+      },
+    );
+
+    define(
+      'verifyRunner answers unavailable on 503 and failed on anything else it does not know',
+      async (expect, harness) => {
+        harness.gitlab.inject('verify-runner', { status: 503 });
+        expect((await harness.network.verifyRunner({ credentials: runnerOf(harness), info })).kind).toBe('unavailable');
+        harness.gitlab.inject('verify-runner', { status: 500, body: { message: 'boom' } });
+        expect(await harness.network.verifyRunner({ credentials: runnerOf(harness), info })).toMatchObject({
+          kind: 'failed',
+          status: 500,
+        });
+      },
+    );
+
+    // -------------------------------------------------------------------------------------------------------------
     // requestJob
 
     define('requestJob returns the job handed out, its secrets wrapped', async (expect, harness) => {

@@ -10,10 +10,13 @@ import type {
   RunnerStatusResult,
   UpdateJobInput,
   UpdateJobResult,
+  VerifyRunnerInput,
+  VerifyRunnerResult,
 } from '../network/network.types.js';
 
 /** One call a {@link ScriptedNetwork} received. Tokens stay wrapped in `Secret`s. */
 export type ScriptedCall =
+  | { readonly method: 'verifyRunner'; readonly input: VerifyRunnerInput; readonly at: number }
   | { readonly method: 'requestJob'; readonly input: RequestJobInput; readonly at: number }
   | { readonly method: 'updateJob'; readonly job: JobCredentials; readonly input: UpdateJobInput; readonly at: number }
   | {
@@ -47,11 +50,12 @@ export function sentState(call: ScriptedCall): string | undefined {
 export class ScriptedNetwork implements Network {
   readonly calls: ScriptedCall[] = [];
   readonly #queues: {
+    verifyRunner: Scripted<VerifyRunnerResult>[];
     requestJob: Scripted<RequestJobResult>[];
     updateJob: Scripted<UpdateJobResult>[];
     postRunnerStatus: Scripted<RunnerStatusResult>[];
     patchTrace: Scripted<PatchTraceResult>[];
-  } = { requestJob: [], updateJob: [], postRunnerStatus: [], patchTrace: [] };
+  } = { verifyRunner: [], requestJob: [], updateJob: [], postRunnerStatus: [], patchTrace: [] };
   readonly #now: () => number;
 
   /** @param now the time recorded with each call (pass the test clock's `now`). */
@@ -68,6 +72,12 @@ export class ScriptedNetwork implements Network {
   /** Queues answers for `postRunnerStatus`; afterwards it answers `succeeded`. */
   onRunnerStatus(...answers: Scripted<RunnerStatusResult>[]): this {
     this.#queues.postRunnerStatus.push(...answers);
+    return this;
+  }
+
+  /** Queues answers for `verifyRunner`; afterwards it answers `verified`. */
+  onVerifyRunner(...answers: Scripted<VerifyRunnerResult>[]): this {
+    this.#queues.verifyRunner.push(...answers);
     return this;
   }
 
@@ -89,6 +99,12 @@ export class ScriptedNetwork implements Network {
       .filter((call) => call.method === 'updateJob' || call.method === 'postRunnerStatus')
       .filter((call) => id === undefined || ('job' in call && call.job.id === id))
       .map((call) => `${call.method === 'updateJob' ? 'PUT' : 'POST'} ${sentState(call)}`);
+  }
+
+  verifyRunner(input: VerifyRunnerInput): Promise<VerifyRunnerResult> {
+    return this.#answer(this.#queues.verifyRunner, { method: 'verifyRunner', input, at: this.#now() }, () => ({
+      kind: 'verified',
+    }));
   }
 
   requestJob(input: RequestJobInput): Promise<RequestJobResult> {

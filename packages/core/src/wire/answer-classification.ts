@@ -5,6 +5,7 @@ import type {
   RunnerStatusResult,
   ServerWait,
   UpdateJobResult,
+  VerifyRunnerResult,
 } from '../network/network.types.js';
 import { isRetryableStatus } from '../retry/retry-policy.js';
 
@@ -99,6 +100,25 @@ export function jobAnswerHints(answer: WireAnswer, now: number, requestId?: stri
 
 const withRequestId = (requestId: string | undefined): { requestId?: string } =>
   requestId === undefined ? {} : { requestId };
+
+/** Classifies the answer to `POST /runners/verify` (docs/gitlab-protocol.md §2.7), as gitlab-runner's `verify`. */
+export function classifyVerifyRunner(answer: WireAnswer, now: number, requestId?: string): VerifyRunnerResult {
+  const id = withRequestId(requestId);
+  const wait = parseServerWait(answer, now);
+  const waitField = wait === undefined ? {} : { wait };
+  switch (answer.status) {
+    case 200:
+      return { kind: 'verified', ...id };
+    case 403:
+      return { kind: 'forbidden', ...id };
+    case 503:
+      return { kind: 'unavailable', ...waitField, ...id };
+    case 429:
+      return { kind: 'rate-limited', ...waitField, ...id };
+    default:
+      return { kind: 'failed', status: answer.status, message: answer.message ?? `HTTP ${answer.status}`, ...id };
+  }
+}
 
 /**
  * Classifies the answer to `POST /jobs/request` (docs/gitlab-protocol.md §2.5). A 201 comes back as `{ kind: 'job' }`: the

@@ -4,6 +4,7 @@ import type {
   RequestJobResult,
   RunnerStatusResult,
   UpdateJobResult,
+  VerifyRunnerResult,
 } from '../network/network.types.js';
 import { redact, type Secret } from '../secret/secret.js';
 import {
@@ -11,6 +12,7 @@ import {
   classifyRequestJob,
   classifyRunnerStatus,
   classifyUpdateJob,
+  classifyVerifyRunner,
   lastUpdateOf,
   type WireAnswer,
 } from './answer-classification.js';
@@ -120,6 +122,16 @@ export function decodeRequestJobAnswer(
   }
   const lastUpdate = lastUpdateOf(answer);
   return { kind: 'job', job, ...(lastUpdate === undefined ? {} : { lastUpdate }), requestId };
+}
+
+/** The answer to `POST /runners/verify` (§2.7). */
+export function decodeVerifyRunner(
+  request: WireRequest,
+  response: WireResponse,
+  now: number,
+  requestId: string,
+): VerifyRunnerResult {
+  return classifyVerifyRunner(toWireAnswer(response, request.secrets), now, redactPresent(requestId, request.secrets));
 }
 
 /** The answer to `PUT /jobs/:id` (§4.3). */

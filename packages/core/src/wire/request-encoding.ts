@@ -1,6 +1,12 @@
 import type { JobCredentials } from '../job/job.types.js';
 import { ClientConfigError } from '../network/network.errors.js';
-import type { PatchTraceInput, RequestJobInput, RunnerStatusInput, UpdateJobInput } from '../network/network.types.js';
+import type {
+  PatchTraceInput,
+  RequestJobInput,
+  RunnerStatusInput,
+  UpdateJobInput,
+  VerifyRunnerInput,
+} from '../network/network.types.js';
 import type { RunnerInfo } from '../network/runner-info.js';
 import type { WireRequest } from './wire-message.js';
 
@@ -44,6 +50,33 @@ function serialisedInfo(info: RunnerInfo): string {
  * Workhorse), `system_id` unless empty, the last `X-GitLab-Last-Update` seen as `last_update`, and `info` with every
  * feature (R11, R12).
  */
+/**
+ * `POST /api/v4/runners/verify`: `RUNNER-TOKEN` header and body `token`, `system_id` (when set) and `info`, as
+ * gitlab-runner's `verify` sends them.
+ */
+export function encodeVerifyRunner(input: VerifyRunnerInput, context: EncodeContext): WireRequest {
+  const { token, systemId } = input.credentials;
+  let body = `{"token":${quoted(token.reveal())}`;
+  if (systemId !== '' && systemId !== undefined) body += `,"system_id":${quoted(systemId)}`;
+  body += `,"info":${serialisedInfo(input.info)}}`;
+  return {
+    operation: 'verify-runner',
+    method: 'POST',
+    path: 'runners/verify',
+    headers: {
+      'RUNNER-TOKEN': token.reveal(),
+      Accept: 'application/json',
+      'Content-Type': 'application/json',
+      'User-Agent': context.userAgent,
+      'X-Request-Id': context.requestId,
+    },
+    body: json(body),
+    what: `POST ${API}runners/verify`,
+    secrets: [token],
+    maxResponseBytes: context.maxResponseBytes,
+  };
+}
+
 export function encodeRequestJob(
   input: RequestJobInput,
   lastUpdate: string | undefined,

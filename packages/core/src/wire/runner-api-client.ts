@@ -12,6 +12,8 @@ import type {
   RunnerStatusResult,
   UpdateJobInput,
   UpdateJobResult,
+  VerifyRunnerInput,
+  VerifyRunnerResult,
 } from '../network/network.types.js';
 import type { Secret } from '../secret/secret.js';
 import type { WireAnswer } from './answer-classification.js';
@@ -20,6 +22,7 @@ import {
   decodeRequestJobAnswer,
   decodeRunnerStatusAnswer,
   decodeUpdateJobAnswer,
+  decodeVerifyRunner,
   headerIndex,
   redactPresent,
   toWireAnswer,
@@ -30,6 +33,7 @@ import {
   encodeRequestJob,
   encodeRunnerStatus,
   encodeUpdateJob,
+  encodeVerifyRunner,
 } from './request-encoding.js';
 import { serverMessage } from './server-message.js';
 import type { WireRequest, WireResponse } from './wire-message.js';
@@ -150,6 +154,26 @@ export class RunnerApiClient implements Network {
     }
     this.#maxJobPayloadBytes = limit;
     this.#onExchange = options.onExchange;
+  }
+
+  async verifyRunner(input: VerifyRunnerInput): Promise<VerifyRunnerResult> {
+    const { token } = input.credentials;
+    const request = encodeVerifyRunner(input, this.#context(MAX_ANSWER_BYTES));
+    const fields: LogFields = this.#quiet ? UNLOGGED : { runner: token.short() };
+    const { response, requestId } = await this.#send(request, fields);
+    const result = decodeVerifyRunner(request, response, this.#clock.now(), requestId);
+    if (!this.#quiet) {
+      const line = { ...fields, requestId, status: response.status };
+      // NOTE: gitlab-runner's own words: "is alive", "is removed".
+      if (result.kind === 'verified') this.#logger.info('Verifying runner... is alive', line);
+      else if (result.kind === 'forbidden') this.#logger.error('Verifying runner... is removed', line);
+      else
+        this.#logger.debug(`Verifying runner... ${result.kind}`, {
+          ...line,
+          message: serverMessage(response, [token]),
+        });
+    }
+    return result;
   }
 
   async requestJob(input: RequestJobInput): Promise<RequestJobResult> {

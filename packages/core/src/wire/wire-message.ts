@@ -4,7 +4,7 @@ import type { Secret } from '../secret/secret.js';
  * The runner API calls, named after the `Network` methods that make them. Transports choose deadlines and body
  * limits by operation; the fake GitLab names its request log and fault injection the same way.
  */
-export type RunnerApiOperation = 'request-job' | 'update-job' | 'post-runner-status' | 'patch-trace';
+export type RunnerApiOperation = 'verify-runner' | 'request-job' | 'update-job' | 'post-runner-status' | 'patch-trace';
 
 /**
  * One HTTP request of the runner API, fully encoded: what a transport sends, byte for byte. Built only by the codec
