@@ -108,9 +108,11 @@ export function timerClock<Handle>(timers: Timers<Handle>): Clock {
         });
       }),
     alarm: (ms, fire) => {
+      const wait = Math.max(0, ms);
+      // NOTE: a wait one timer can hold passes `fire` itself to the runtime: no closure per alarm.
+      if (wait <= MAX_TIMER_MS) return new TimerAlarm(timers, timers.setTimeout(fire, wait));
       let alarm: TimerAlarm<Handle> | undefined;
-      // NOTE: a wait a timer can hold passes `fire` itself to the runtime: no closure per alarm.
-      const handle = arm(timers.now() + Math.max(0, ms), fire, (next) => alarm?.rearm(next));
+      const handle = arm(timers.now() + wait, fire, (next) => alarm?.rearm(next));
       alarm = new TimerAlarm(timers, handle);
       return alarm;
     },

@@ -25,6 +25,15 @@ const SETTLED = Object.freeze({ reason: 'the job settled' });
 const NOT_CONFIRMED = Object.freeze({ reason: 'the job can no longer be confirmed' });
 const DECLINED = Object.freeze({ reason: 'the job was declined' });
 
+/**
+ * Interrupts of operations that ended un-aborted, for the next operation of any job. NOTE: making an AbortSignal
+ * costs more than the rest of a confirmation's own work, and a signal nobody aborted is as good as new once its
+ * operation ended: the gate and the clock remove their listeners as their waits end. Bounded, so a burst of
+ * keep-alives leaves at most this many behind.
+ */
+const spareInterrupts: AbortController[] = [];
+const MAX_SPARE_INTERRUPTS = 256;
+
 type Step = { readonly done: true } | { readonly done: false };
 const DONE: Step = { done: true };
 const AGAIN: Step = { done: false };
@@ -63,6 +72,12 @@ export class PendingJobHandle implements PendingJob {
    * dropped after it, so a held job between keep-alives carries no AbortController.
    */
   #interrupt: AbortController | undefined;
+  /**
+   * Whether anyone can decline the job: only a received job's handle reaches the embedder. A job confirmed at once
+   * (`JobConfirmation#confirm`) is never declined, so its confirmation needs no interrupt (an AbortSignal costs
+   * microseconds to make).
+   */
+  readonly #declinable: boolean;
   #strategyName: StrategyName | undefined;
   #mode: ConfirmationMode = 'unknown';
   #windowStart: number;
@@ -103,13 +118,15 @@ export class PendingJobHandle implements PendingJob {
     this.#operationStart = receivedAt;
     this.#strategyName = strategy;
     this.#keepAlivesActive = hold && strategy !== undefined;
+    this.#declinable = hold;
     this.outcome = new Promise((resolve) => {
       this.#resolve = resolve;
     });
     if (hold) {
+      const now = owner.clock.now();
       this.#holding = true;
-      this.#prepareDeadline = owner.clock.now() + owner.settings.prepareTimeoutMs;
-      this.#armHold();
+      this.#prepareDeadline = now + owner.settings.prepareTimeoutMs;
+      this.#armHold(now);
     }
   }
 
@@ -168,9 +185,8 @@ export class PendingJobHandle implements PendingJob {
    * loop around `sleep`: a held job then costs one timer, with no promise, async frame or AbortSignal kept alive
    * between keep-alives (a runner may hold thousands).
    */
-  #armHold(): void {
+  #armHold(now = this.#owner.clock.now()): void {
     const { clock, settings } = this.#owner;
-    const now = clock.now();
     const ceiling = settings.ackWindowMs / 3;
     const base = Math.min(settings.keepAliveIntervalMs, ceiling);
     const keepAliveAt = this.#keepAlivesActive
@@ -343,7 +359,7 @@ export class PendingJobHandle implements PendingJob {
     send: (strategy: ConfirmationStrategy, attempt: number) => Promise<ConfirmationAnswer>,
   ): Promise<GatedResult<Answered>> {
     const { clock, gate, settings, observer } = this.#owner;
-    const interrupt = new AbortController();
+    const interrupt = this.#declinable ? (spareInterrupts.pop() ?? new AbortController()) : undefined;
     this.#interrupt = interrupt;
     this.#caller ??= Symbol(`job ${this.id}`);
     return gatedCall(
@@ -353,7 +369,7 @@ export class PendingJobHandle implements PendingJob {
         operation,
         jobId: this.id,
         deadline: this.#deadline(),
-        signal: interrupt.signal,
+        signal: interrupt?.signal,
         // NOTE: the first try of an operation goes out even past the deadline: the server's answer (403 once the
         // window lapsed) says more than a guess.
         firstTryPastDeadline: true,
@@ -378,7 +394,10 @@ export class PendingJobHandle implements PendingJob {
    * whatever still checks it). NOTE: operations run one at a time (see #serially), so no other uses it.
    */
   #endInterrupt(): void {
-    if (this.#interrupt?.signal.aborted === false) this.#interrupt = undefined;
+    const interrupt = this.#interrupt;
+    if (interrupt === undefined || interrupt.signal.aborted) return;
+    this.#interrupt = undefined;
+    if (spareInterrupts.length < MAX_SPARE_INTERRUPTS) spareInterrupts.push(interrupt);
   }
 
   #strategy(): ConfirmationStrategy {
