@@ -50,7 +50,12 @@ export async function runService(config: RunConfig, io: CliIo, clock: Clock = sy
     let refused = false;
     for (const runner of served) {
       const { network, info } = resolveParts(runner.container);
-      const verdict = await verifyRunner(network, { token: runner.config.token, systemId: config.systemId }, info, clock);
+      const verdict = await verifyRunner(
+        network,
+        { token: runner.config.token, systemId: config.systemId },
+        info,
+        clock,
+      );
       if (verdict.kind === 'removed') {
         runner.logger.error(`runner ${runner.config.name} ${verdict.detail}`);
         refused = true;

@@ -1,4 +1,14 @@
-import { faultDetail, type Network, type RunnerCredentials, type RunnerInfo } from '@runner-core/core';
+import {
+  type Clock,
+  faultDetail,
+  type Network,
+  type RunnerCredentials,
+  type RunnerInfo,
+  systemClock,
+} from '@runner-core/core';
+
+/** How long a verify may take before the start goes on without its answer. */
+const VERIFY_WAIT_MS = 10_000;
 
 /** What GitLab said of a runner token: `alive` (200), `removed` (403), or `unknown` (no answer, or another one). */
 export interface Verdict {
@@ -15,9 +25,18 @@ export async function verifyRunner(
   network: Network,
   credentials: RunnerCredentials,
   info: RunnerInfo,
+  clock: Clock = systemClock,
 ): Promise<Verdict> {
+  const stop = new AbortController();
   try {
-    const result = await network.verifyRunner({ credentials, info });
+    // NOTE: a GitLab that does not answer must not hold the start for the client's whole timeout.
+    const result = await Promise.race([
+      network.verifyRunner({ credentials, info }),
+      clock.sleep(VERIFY_WAIT_MS, stop.signal).then(() => undefined),
+    ]);
+    if (result === undefined) {
+      return { kind: 'unknown', detail: `could not be verified: no answer within ${VERIFY_WAIT_MS / 1_000} s` };
+    }
     switch (result.kind) {
       case 'verified':
         return { kind: 'alive', detail: 'is alive' };
@@ -45,5 +64,7 @@ export async function verifyRunner(
     }
   } catch (error) {
     return { kind: 'unknown', detail: `could not be verified: ${faultDetail(error)}` };
+  } finally {
+    stop.abort();
   }
 }
