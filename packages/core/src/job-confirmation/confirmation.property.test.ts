@@ -12,6 +12,7 @@ import type { RunnerEvent } from '../observer/observer.port.js';
 import { defaultRetryPolicy, type RetryPolicy } from '../retry/retry-policy.js';
 import { ServerGate } from '../retry/server-gate.js';
 import { FakeClock } from '../testing/fake-clock.js';
+import { type NamedProperty, violations } from '../testing/named-properties.js';
 import { jobAnswer, type ScriptedCall, ScriptedNetwork } from '../testing/scripted-network.js';
 import { decodeJobPayload } from '../wire/job-payload-decoding.js';
 import {
@@ -525,7 +526,7 @@ async function play(scenario: Scenario): Promise<Run> {
 // -- the properties ---------------------------------------------------------------------------------------------------
 
 /** Each returns a description of the violation, or `undefined`. */
-type Property = (run: Run) => string | undefined;
+type Property = NamedProperty<Run>;
 
 /** The mode the keep-alives' answers told, counting those answered before `order` (§2 "Mode"). */
 function modeBefore(run: Run, order: number): 'two-phase' | 'legacy' | 'unknown' {
@@ -748,19 +749,12 @@ const properties: Record<string, Property> = {
   },
 };
 
-function violations(run: Run): string[] {
-  return Object.entries(properties).flatMap(([name, property]) => {
-    const violation = property(run);
-    return violation === undefined ? [] : [`${name}: ${violation}`];
-  });
-}
-
 describe('JobConfirmation over random answer sequences', () => {
   test('every rule of docs/design.md §2 holds whatever the server answers', { timeout: 60_000 }, async () => {
     await fc.assert(
       fc.asyncProperty(scenarioArb, async (scenario) => {
         const run = await play(scenario);
-        expect(violations(run)).toEqual([]);
+        expect(violations(properties, run)).toEqual([]);
       }),
       { numRuns: NUM_RUNS, seed: SEED },
     );

@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
 import type { JobOperation } from '../observer/observer.port.js';
 import { FakeClock } from '../testing/fake-clock.js';
+import { type NamedProperty, violations } from '../testing/named-properties.js';
 import { type Attempt, type GatedResult, gatedCall } from './gated-call.js';
 import { defaultRetryPolicy, type RetryPolicy } from './retry-policy.js';
 import { type GateCaller, type GateEntry, ServerGate } from './server-gate.js';
@@ -209,7 +210,7 @@ async function play(scenario: Scenario): Promise<Run> {
 
 // -- the properties ---------------------------------------------------------------------------------------------------
 
-type Property = (run: Run) => string | undefined;
+type Property = NamedProperty<Run>;
 
 const isLastTry = (request: Request): boolean => request.entry === 'last-try' || request.entry === 'late';
 
@@ -341,19 +342,12 @@ function perCallerAllowance({ retry, scoutIntervalMs }: Scenario): number {
   return 2 + ramp + jitter;
 }
 
-function violations(run: Run): string[] {
-  return Object.entries(properties).flatMap(([name, property]) => {
-    const violation = property(run);
-    return violation === undefined ? [] : [`${name}: ${violation}`];
-  });
-}
-
 describe('ServerGate and gatedCall with many callers and a GitLab down for a while', () => {
   test('the gate keeps its promises to the server and to every caller', { timeout: 60_000 }, async () => {
     await fc.assert(
       fc.asyncProperty(scenarioArb, async (scenario) => {
         const run = await play(scenario);
-        expect(violations(run)).toEqual([]);
+        expect(violations(properties, run)).toEqual([]);
       }),
       { numRuns: NUM_RUNS, seed: SEED },
     );

@@ -31,6 +31,18 @@ function setup(options: { maxPatchBytes?: number; intervalMs?: number } = {}) {
   return { clock, network, job, stops, trace };
 }
 
+/** A shipper that only buffers, with an output limit of `limit` bytes. */
+const limitedTo = (limit: number): TraceShipper =>
+  new TraceShipper({
+    network: new ScriptedNetwork(),
+    clock: new FakeClock(),
+    logger: silentLogger,
+    job: jobCredentials(),
+    info: runnerInfo(),
+    outputLimitBytes: limit,
+    onStop: () => {},
+  });
+
 type PatchCall = Extract<ScriptedCall, { method: 'patchTrace' }>;
 const patches = (network: ScriptedNetwork): PatchCall[] =>
   network.calls.filter((call): call is PatchCall => call.method === 'patchTrace');
@@ -133,16 +145,7 @@ describe('TraceShipper', () => {
   });
 
   it('drops output beyond the limit with one notice', () => {
-    const clock = new FakeClock();
-    const trace = new TraceShipper({
-      network: new ScriptedNetwork(),
-      clock,
-      logger: silentLogger,
-      job: jobCredentials(),
-      info: runnerInfo(),
-      outputLimitBytes: 10,
-      onStop: () => {},
-    });
+    const trace = limitedTo(10);
     trace.write('0123456789abc');
     trace.write('more');
     expect(trace.content.toString()).toBe('0123456789\nWARNING: job output exceeded 10 bytes; the rest is not shown\n');
@@ -390,32 +393,14 @@ describe('the running phase as GitLab expects it', () => {
   });
 
   it('the output limit drops a character whose first bytes came in an earlier write', () => {
-    const clock = new FakeClock();
-    const trace = new TraceShipper({
-      network: new ScriptedNetwork(),
-      clock,
-      logger: silentLogger,
-      job: jobCredentials(),
-      info: runnerInfo(),
-      outputLimitBytes: 2,
-      onStop: () => {},
-    });
+    const trace = limitedTo(2);
     trace.write(Buffer.from([0x61, 0xe2]));
     trace.write(Buffer.from([0x82, 0xac]));
     expect(trace.content.toString('utf8')).toBe('a\nWARNING: job output exceeded 2 bytes; the rest is not shown\n');
   });
 
   it('never splits a UTF-8 character at the output limit', () => {
-    const clock = new FakeClock();
-    const trace = new TraceShipper({
-      network: new ScriptedNetwork(),
-      clock,
-      logger: silentLogger,
-      job: jobCredentials(),
-      info: runnerInfo(),
-      outputLimitBytes: 10,
-      onStop: () => {},
-    });
+    const trace = limitedTo(10);
     trace.write('12345678€€');
     const text = trace.content.toString('utf8');
     expect(text.startsWith('12345678\n')).toBe(true);

@@ -11,6 +11,7 @@ import { defaultRetryPolicy, type RetryPolicy } from '../retry/retry-policy.js';
 import { ServerGate } from '../retry/server-gate.js';
 import { aPatchTraceResult, jobCredentials } from '../testing/builders.js';
 import { FakeClock } from '../testing/fake-clock.js';
+import { type NamedProperty, violations } from '../testing/named-properties.js';
 import { jobAnswer, type ScriptedCall, ScriptedNetwork } from '../testing/scripted-network.js';
 import { MAX_UPDATE_INTERVAL_MS, TraceShipper } from './trace-shipper.js';
 
@@ -567,7 +568,7 @@ const NOTICE = (limit: number): Buffer =>
 
 // -- the properties ---------------------------------------------------------------------------------------------------
 
-type Property = (run: Run) => string | undefined;
+type Property = NamedProperty<Run>;
 
 const finals = (run: Run): Exchange[] => run.exchanges.filter((e) => e.kind === 'final');
 
@@ -687,19 +688,12 @@ const properties: Record<string, Property> = {
   },
 };
 
-function violations(run: Run): string[] {
-  return Object.entries(properties).flatMap(([name, property]) => {
-    const violation = property(run);
-    return violation === undefined ? [] : [`${name}: ${violation}`];
-  });
-}
-
 describe('TraceShipper and sendFinalState over random output and answers', () => {
   test('the trace reaches GitLab whole before the final state, whatever it answers', { timeout: 60_000 }, async () => {
     await fc.assert(
       fc.asyncProperty(scenarioArb, async (scenario) => {
         const run = await play(scenario);
-        expect(violations(run)).toEqual([]);
+        expect(violations(properties, run)).toEqual([]);
       }),
       { numRuns: NUM_RUNS, seed: SEED },
     );
