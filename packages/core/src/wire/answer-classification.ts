@@ -103,12 +103,21 @@ const withRequestId = (requestId: string | undefined): { requestId?: string } =>
 
 /** Classifies the answer to `POST /runners/verify` (docs/gitlab-protocol.md §2.7), as gitlab-runner's `verify`. */
 export function classifyVerifyRunner(answer: WireAnswer, now: number, requestId?: string): VerifyRunnerResult {
+  return answer.status === 200
+    ? { kind: 'verified', ...withRequestId(requestId) }
+    : runnerRefusal(answer, now, requestId);
+}
+
+/** What a call authenticated by the runner token (job request, verify) gets when it is not its success answer. */
+function runnerRefusal(
+  answer: WireAnswer,
+  now: number,
+  requestId: string | undefined,
+): Extract<RequestJobResult, { kind: 'forbidden' | 'unavailable' | 'rate-limited' | 'failed' }> {
   const id = withRequestId(requestId);
   const wait = parseServerWait(answer, now);
   const waitField = wait === undefined ? {} : { wait };
   switch (answer.status) {
-    case 200:
-      return { kind: 'verified', ...id };
     case 403:
       return { kind: 'forbidden', ...id };
     case 503:
@@ -129,24 +138,10 @@ export function classifyRequestJob(
   now: number,
   requestId?: string,
 ): Exclude<RequestJobResult, { kind: 'job' }> | { readonly kind: 'job' } {
-  const id = withRequestId(requestId);
+  if (answer.status === 201) return { kind: 'job' };
+  if (answer.status !== 204) return runnerRefusal(answer, now, requestId);
   const lastUpdate = lastUpdateOf(answer);
-  const wait = parseServerWait(answer, now);
-  const waitField = wait === undefined ? {} : { wait };
-  switch (answer.status) {
-    case 201:
-      return { kind: 'job' };
-    case 204:
-      return { kind: 'no-job', ...(lastUpdate === undefined ? {} : { lastUpdate }), ...id };
-    case 403:
-      return { kind: 'forbidden', ...id };
-    case 503:
-      return { kind: 'unavailable', ...waitField, ...id };
-    case 429:
-      return { kind: 'rate-limited', ...waitField, ...id };
-    default:
-      return { kind: 'failed', status: answer.status, message: answer.message ?? `HTTP ${answer.status}`, ...id };
-  }
+  return { kind: 'no-job', ...(lastUpdate === undefined ? {} : { lastUpdate }), ...withRequestId(requestId) };
 }
 
 /**

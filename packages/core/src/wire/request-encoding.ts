@@ -26,7 +26,31 @@ export interface EncodeContext {
 
 const API = '/api/v4/';
 const encoder = new TextEncoder();
-const json = (body: string): Uint8Array => encoder.encode(body);
+
+/**
+ * Bodies are encoded into shared slabs, each body a view of its own bytes, never reused: a body of its own buffer
+ * costs an ArrayBuffer allocation (and its release at GC) per call, several times the encoding itself. A slab lives
+ * as long as a body cut from it does. (Node's Buffer pool does the same for small buffers.)
+ */
+const SLAB_BYTES = 64 * 1024;
+/** A body that could need more than this many bytes gets a buffer of its own. */
+const LARGEST_SLABBED_BYTES = 8 * 1024;
+let slab = new Uint8Array(SLAB_BYTES);
+let slabUsed = 0;
+
+function json(body: string): Uint8Array {
+  // NOTE: UTF-8 needs at most 3 bytes per UTF-16 code unit; a body that might not fit is not cut from the slab.
+  const most = body.length * 3;
+  if (most > LARGEST_SLABBED_BYTES) return encoder.encode(body);
+  if (slabUsed + most > SLAB_BYTES) {
+    slab = new Uint8Array(SLAB_BYTES);
+    slabUsed = 0;
+  }
+  const { written } = encoder.encodeInto(body, slab.subarray(slabUsed));
+  const bytes = slab.subarray(slabUsed, slabUsed + written);
+  slabUsed += written;
+  return bytes;
+}
 const quoted = (value: string): string => JSON.stringify(value);
 
 /**
@@ -46,41 +70,34 @@ function serialisedInfo(info: RunnerInfo): string {
 }
 
 /**
- * `POST /api/v4/jobs/request`: `RUNNER-TOKEN` header and body `token` (Rails reads the body, the header serves
- * Workhorse), `system_id` unless empty, the last `X-GitLab-Last-Update` seen as `last_update`, and `info` with every
- * feature (R11, R12).
- */
-/**
  * `POST /api/v4/runners/verify`: `RUNNER-TOKEN` header and body `token`, `system_id` (when set) and `info`, as
  * gitlab-runner's `verify` sends them.
  */
 export function encodeVerifyRunner(input: VerifyRunnerInput, context: EncodeContext): WireRequest {
-  const { token, systemId } = input.credentials;
-  let body = `{"token":${quoted(token.reveal())}`;
-  if (systemId !== '' && systemId !== undefined) body += `,"system_id":${quoted(systemId)}`;
-  body += `,"info":${serialisedInfo(input.info)}}`;
-  return {
-    operation: 'verify-runner',
-    method: 'POST',
-    path: 'runners/verify',
-    headers: {
-      'RUNNER-TOKEN': token.reveal(),
-      Accept: 'application/json',
-      'Content-Type': 'application/json',
-      'User-Agent': context.userAgent,
-      'X-Request-Id': context.requestId,
-    },
-    body: json(body),
-    what: `POST ${API}runners/verify`,
-    secrets: [token],
-    maxResponseBytes: context.maxResponseBytes,
-  };
+  return runnerPost('verify-runner', 'runners/verify', input, undefined, context);
 }
 
+/**
+ * `POST /api/v4/jobs/request`: `RUNNER-TOKEN` header and body `token` (Rails reads the body, the header serves
+ * Workhorse), `system_id` unless empty, the last `X-GitLab-Last-Update` seen as `last_update`, and `info` with every
+ * feature (R11, R12).
+ */
 export function encodeRequestJob(
   input: RequestJobInput,
   lastUpdate: string | undefined,
   context: EncodeContext,
+): WireRequest {
+  return runnerPost('request-job', 'jobs/request', input, lastUpdate, context, input.signal);
+}
+
+/** A call authenticated by the runner token: the token in the `RUNNER-TOKEN` header and in the JSON body. */
+function runnerPost(
+  operation: 'verify-runner' | 'request-job',
+  path: string,
+  input: VerifyRunnerInput,
+  lastUpdate: string | undefined,
+  context: EncodeContext,
+  signal?: AbortSignal,
 ): WireRequest {
   const { token, systemId } = input.credentials;
   // The bytes of JSON.stringify({ token, system_id?, last_update?, info }), built around the serialised info.
@@ -89,9 +106,9 @@ export function encodeRequestJob(
   if (lastUpdate !== undefined && lastUpdate !== '') body += `,"last_update":${quoted(lastUpdate)}`;
   body += `,"info":${serialisedInfo(input.info)}}`;
   return {
-    operation: 'request-job',
+    operation,
     method: 'POST',
-    path: 'jobs/request',
+    path,
     headers: {
       'RUNNER-TOKEN': token.reveal(),
       Accept: 'application/json',
@@ -100,10 +117,10 @@ export function encodeRequestJob(
       'X-Request-Id': context.requestId,
     },
     body: json(body),
-    what: `POST ${API}jobs/request`,
+    what: `POST ${API}${path}`,
     secrets: [token],
     maxResponseBytes: context.maxResponseBytes,
-    ...(input.signal === undefined ? {} : { signal: input.signal }),
+    ...(signal === undefined ? {} : { signal }),
   };
 }
 
