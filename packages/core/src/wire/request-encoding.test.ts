@@ -75,6 +75,26 @@ describe('request bodies', () => {
     expect(bodyOf(request)).toBe(JSON.stringify({ token: job.token.reveal(), status: 'pending', info }));
   });
 
+  test('bodies cut from the shared buffers keep their bytes while later ones are encoded, across buffers', () => {
+    const bodies = Array.from({ length: 300 }, (_, index) => {
+      const credentials = { id: index + 1, token: new Secret(`glcbt-64_job-${index}`) };
+      return { index, request: encodeUpdateJob(credentials, { info, state: 'pending' }, context) };
+    });
+    for (const { index, request } of bodies) {
+      const expected = { info, token: `glcbt-64_job-${index}`, state: 'pending', output: {} };
+      expect(bodyOf(request)).toBe(JSON.stringify(expected));
+    }
+  });
+
+  test('a body too big for the shared buffers gets its own, with the same bytes', () => {
+    const big = runnerInfo({ labels: { notes: 'x'.repeat(20_000) } });
+    const request = encodeUpdateJob(job, { info: big, state: 'running' }, context);
+    expect(request.body.buffer.byteLength).toBeGreaterThanOrEqual(20_000);
+    expect(bodyOf(request)).toBe(
+      JSON.stringify({ info: big, token: job.token.reveal(), state: 'running', output: {} }),
+    );
+  });
+
   test('another info object is serialised anew, not taken for the first', () => {
     const other = runnerInfo({ name: 'runner-two' });
     const first = encodeUpdateJob(job, { info, state: 'running' }, context);

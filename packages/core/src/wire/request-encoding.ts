@@ -38,35 +38,48 @@ const LARGEST_SLABBED_BYTES = 8 * 1024;
 let slab = new Uint8Array(SLAB_BYTES);
 let slabUsed = 0;
 
-function json(body: string): Uint8Array {
+const quoted = (value: string): string => JSON.stringify(value);
+
+/**
+ * `info` as UTF-8 JSON, by object: the block goes with every job request, keep-alive and update (most of each body)
+ * and never changes, so it is serialised and encoded once per object and copied into each body. NOTE: an `info` is
+ * read once; a runner that changes its info passes a new object (the types make every field read-only).
+ */
+const infoBytes = new WeakMap<RunnerInfo, Uint8Array>();
+
+function encodedInfo(info: RunnerInfo): Uint8Array {
+  let bytes = infoBytes.get(info);
+  if (bytes === undefined) {
+    bytes = encoder.encode(JSON.stringify(info));
+    infoBytes.set(info, bytes);
+  }
+  return bytes;
+}
+
+/** `head`, then `info` as JSON, then `tail`, as UTF-8 bytes: every JSON body carries the info block once. */
+function jsonWithInfo(head: string, info: RunnerInfo, tail: string): Uint8Array {
+  const block = encodedInfo(info);
   // NOTE: UTF-8 needs at most 3 bytes per UTF-16 code unit; a body that might not fit is not cut from the slab.
-  const most = body.length * 3;
-  if (most > LARGEST_SLABBED_BYTES) return encoder.encode(body);
+  const most = (head.length + tail.length) * 3 + block.length;
+  if (most > LARGEST_SLABBED_BYTES) {
+    const own = new Uint8Array(most);
+    return own.subarray(0, write(own, 0, head, block, tail));
+  }
   if (slabUsed + most > SLAB_BYTES) {
     slab = new Uint8Array(SLAB_BYTES);
     slabUsed = 0;
   }
-  const { written } = encoder.encodeInto(body, slab.subarray(slabUsed));
-  const bytes = slab.subarray(slabUsed, slabUsed + written);
-  slabUsed += written;
-  return bytes;
+  const start = slabUsed;
+  slabUsed = write(slab, start, head, block, tail);
+  return slab.subarray(start, slabUsed);
 }
-const quoted = (value: string): string => JSON.stringify(value);
 
-/**
- * `info` as JSON, by object: the block goes with every job request, keep-alive and update, and never changes, so
- * it is serialised once per object rather than once per call. NOTE: an `info` is read once; a runner that changes
- * its info passes a new object (the types make every field read-only).
- */
-const infoJson = new WeakMap<RunnerInfo, string>();
-
-function serialisedInfo(info: RunnerInfo): string {
-  let text = infoJson.get(info);
-  if (text === undefined) {
-    text = JSON.stringify(info);
-    infoJson.set(info, text);
-  }
-  return text;
+/** Writes `head`, `block` and `tail` into `target` from `at`, which has room for them; returns where they end. */
+function write(target: Uint8Array, at: number, head: string, block: Uint8Array, tail: string): number {
+  let end = at + encoder.encodeInto(head, target.subarray(at)).written;
+  target.set(block, end);
+  end += block.length;
+  return end + encoder.encodeInto(tail, target.subarray(end)).written;
 }
 
 /**
@@ -100,11 +113,11 @@ function runnerPost(
   signal?: AbortSignal,
 ): WireRequest {
   const { token, systemId } = input.credentials;
-  // The bytes of JSON.stringify({ token, system_id?, last_update?, info }), built around the serialised info.
-  let body = `{"token":${quoted(token.reveal())}`;
-  if (systemId !== '' && systemId !== undefined) body += `,"system_id":${quoted(systemId)}`;
-  if (lastUpdate !== undefined && lastUpdate !== '') body += `,"last_update":${quoted(lastUpdate)}`;
-  body += `,"info":${serialisedInfo(input.info)}}`;
+  // The bytes of JSON.stringify({ token, system_id?, last_update?, info }), around the encoded info.
+  let head = `{"token":${quoted(token.reveal())}`;
+  if (systemId !== '' && systemId !== undefined) head += `,"system_id":${quoted(systemId)}`;
+  if (lastUpdate !== undefined && lastUpdate !== '') head += `,"last_update":${quoted(lastUpdate)}`;
+  const body = jsonWithInfo(`${head},"info":`, input.info, '}');
   return {
     operation,
     method: 'POST',
@@ -116,7 +129,7 @@ function runnerPost(
       'User-Agent': context.userAgent,
       'X-Request-Id': context.requestId,
     },
-    body: json(body),
+    body,
     what: `POST ${API}${path}`,
     secrets: [token],
     maxResponseBytes: context.maxResponseBytes,
@@ -138,14 +151,14 @@ export function encodeUpdateJob(job: JobCredentials, input: UpdateJobInput, cont
     ...(input.output?.bytesize ? { bytesize: input.output.bytesize } : {}),
   };
   // The bytes of JSON.stringify({ info, token, state, failure_reason?, exit_code?, checksum?, output }).
-  let body = `{"info":${serialisedInfo(input.info)},"token":${quoted(job.token.reveal())},"state":${quoted(input.state)}`;
+  let tail = `,"token":${quoted(job.token.reveal())},"state":${quoted(input.state)}`;
   if (input.state === 'failed' && input.failureReason !== undefined) {
-    body += `,"failure_reason":${quoted(input.failureReason)}`;
+    tail += `,"failure_reason":${quoted(input.failureReason)}`;
   }
-  if (input.exitCode !== undefined && input.exitCode !== 0) body += `,"exit_code":${JSON.stringify(input.exitCode)}`;
-  if (output.checksum !== undefined) body += `,"checksum":${quoted(output.checksum)}`;
-  body += `,"output":${JSON.stringify(output)}}`;
-  return jobCall('update-job', 'PUT', `jobs/${id}`, job, json(body), context);
+  if (input.exitCode !== undefined && input.exitCode !== 0) tail += `,"exit_code":${JSON.stringify(input.exitCode)}`;
+  if (output.checksum !== undefined) tail += `,"checksum":${quoted(output.checksum)}`;
+  tail += `,"output":${JSON.stringify(output)}}`;
+  return jobCall('update-job', 'PUT', `jobs/${id}`, job, jsonWithInfo('{"info":', input.info, tail), context);
 }
 
 /**
@@ -156,8 +169,9 @@ export function encodeUpdateJob(job: JobCredentials, input: UpdateJobInput, cont
 export function encodeRunnerStatus(job: JobCredentials, input: RunnerStatusInput, context: EncodeContext): WireRequest {
   const id = checkedJobId(job.id);
   // The bytes of JSON.stringify({ token, status, info }).
-  const body = `{"token":${quoted(job.token.reveal())},"status":${quoted(input.status)},"info":${serialisedInfo(input.info)}}`;
-  return jobCall('post-runner-status', 'POST', `jobs/${id}/runner_status`, job, json(body), context);
+  const head = `{"token":${quoted(job.token.reveal())},"status":${quoted(input.status)},"info":`;
+  const body = jsonWithInfo(head, input.info, '}');
+  return jobCall('post-runner-status', 'POST', `jobs/${id}/runner_status`, job, body, context);
 }
 
 /**
