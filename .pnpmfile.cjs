@@ -10,8 +10,8 @@
 // pnpm upgrade breaks it), which pnpm loads for every command in this workspace, takes over exactly
 // `pnpm runner-core …` and `pnpm run runner-core …` typed at the repository root, before pnpm prints anything: it starts
 // `node scripts/runner-core.mjs …` (the launcher: builds only when needed, then the CLI) in a process group of its
-// own, forwards each signal it gets to that group once (Ctrl-C reaches pnpm, which passes it on: the CLI sees one
-// SIGINT), and exits with the CLI's exit code, or dies of the signal that ended it. Any other command, or pnpm options
+// own, forwards each signal it gets to it once (Ctrl-C reaches pnpm, which passes it on: the CLI sees one SIGINT),
+// and exits with the CLI's exit code, or dies of the signal that ended it. Any other command, or pnpm options
 // before the script name (`pnpm -s runner-core`), passes through untouched to the ordinary `runner-core` script.
 // The CLI runs outside the terminal's foreground group: it must not read the terminal (it does not: jobs get no stdin).
 //
@@ -52,15 +52,17 @@ function takeOver(args) {
     // rather than twice (straight from the terminal and again from here).
     detached: true,
   });
+  // NOTE: to the CLI's process, not its group: a job's processes live in groups of their own, and one the CLI is
+  // starting at that moment is still in the CLI's group until it calls setsid: a group signal would kill the job.
   const forward = (signal) => {
     try {
-      process.kill(-child.pid, signal);
+      process.kill(child.pid, signal);
     } catch {
-      // the group is gone already: its exit is on its way
+      // the process is gone already: its exit is on its way
     }
   };
   for (const signal of FORWARDED) process.on(signal, forward);
-  // Ctrl-Z: stop the CLI's group with pnpm, and let it go on with pnpm.
+  // Ctrl-Z: stop the CLI with pnpm, and let it go on with pnpm.
   process.on('SIGTSTP', () => {
     forward('SIGTSTP');
     process.kill(process.pid, 'SIGSTOP');

@@ -64,8 +64,8 @@ async function toEnd(args: readonly string[]) {
 
 let server: FakeGitLabServer | undefined;
 afterEach(async () => {
-  // A test that failed half-way leaves no process behind: two SIGTERMs, which pnpm forwards to the CLI's own process
-  // group (the second aborts its jobs), then SIGKILL to pnpm's group.
+  // A test that failed half-way leaves no process behind: two SIGTERMs, which pnpm forwards to the CLI (the second
+  // aborts its jobs), then SIGKILL to pnpm's process group.
   await Promise.all(
     [...running].map(async (run) => {
       run.child.kill('SIGTERM');
@@ -142,8 +142,8 @@ describe('pnpm runner-core (spawned through pnpm at the repository root)', () =>
       signal(run);
       const { code, signal: killedBy } = await run.exited;
       // One signal stops polling and lets the job finish; a second would abort it (and pnpm itself would exit 130).
-      expect({ code, killedBy }).toEqual({ code: 0, killedBy: null });
-      expect(gitlab.jobStatus(id)).toBe('success');
+      expect({ code, killedBy }, run.stderr()).toEqual({ code: 0, killedBy: null });
+      expect(gitlab.jobStatus(id), gitlab.traceText(id)).toBe('success');
       expect(run.stderr().match(/no new jobs; jobs in flight finish/g)).toHaveLength(1);
       expect(run.stderr()).not.toContain('aborting jobs in flight');
     },
