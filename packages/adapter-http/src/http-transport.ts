@@ -44,7 +44,10 @@ const TCP_KEEP_ALIVE_MS = 60_000;
 export class HttpTransport implements WireTransport {
   readonly #options: ResolvedHttpNetworkOptions;
   readonly #base: URL;
+  /** Answers bounded at {@link MAX_ANSWER_BYTES}: every call but the job request. */
   readonly #http: Axios;
+  /** Answers bounded at the job payload's bound: the job request (the bound is an instance option, not a call's). */
+  readonly #httpForJobs: Axios;
   readonly #httpAgent: HttpAgent;
   readonly #httpsAgent: HttpsAgent;
   readonly #deadlines = new CallDeadlines();
@@ -72,16 +75,17 @@ export class HttpTransport implements WireTransport {
     // into every request's config and walk again at dispatch. What is the same for every call is set here once; a call
     // passes only its own. Left out on purpose: `validateStatus` (without one, every status is an answer, which is
     // what the codec classifies) and the transforms (without them, the body goes and comes as bytes).
-    this.#http = new Axios({
+    const instance = {
       adapter: 'http',
       // Redirects are same-origin only: one scheme, so one agent and one proxy serve every call.
       ...(base.protocol === 'https:' ? { httpsAgent: this.#httpsAgent } : { httpAgent: this.#httpAgent }),
       proxy: axiosProxy(proxyFor(proxySettingsFromEnv(options.env), base)),
       // Redirects are decided here, not by the client.
       maxRedirects: 0,
-      maxContentLength: MAX_ANSWER_BYTES,
       responseType: 'arraybuffer',
-    });
+    } as const;
+    this.#http = new Axios({ ...instance, maxContentLength: MAX_ANSWER_BYTES });
+    this.#httpForJobs = new Axios({ ...instance, maxContentLength: options.maxJobPayloadBytes });
   }
 
   async send(request: WireRequest): Promise<WireResponse> {
@@ -104,14 +108,20 @@ export class HttpTransport implements WireTransport {
           data: body,
           signal: deadline,
         };
-        if (request.maxResponseBytes !== MAX_ANSWER_BYTES) config.maxContentLength = request.maxResponseBytes;
+        const http = request.maxResponseBytes === this.#options.maxJobPayloadBytes ? this.#httpForJobs : this.#http;
+        if (
+          request.maxResponseBytes !== this.#options.maxJobPayloadBytes &&
+          request.maxResponseBytes !== MAX_ANSWER_BYTES
+        ) {
+          config.maxContentLength = request.maxResponseBytes;
+        }
         let response: WireResponse;
         try {
-          const answer = await this.#http.request(config);
+          const answer = await http.request(config);
           const data: unknown = answer.data;
           response = {
             status: answer.status,
-            headers: plainHeaders(answer.headers),
+            headers: answerHeaders(answer.headers),
             body: Buffer.isBuffer(data) ? data : Buffer.alloc(0),
           };
         } catch (error) {
@@ -205,17 +215,10 @@ function isTooLarge(error: unknown): boolean {
 }
 
 /**
- * The answer's headers as a plain record with lower-case names, in one pass over axios's `AxiosHeaders` (its own
- * properties are the headers), without a `toJSON` copy first.
+ * The answer's headers as the codec reads them. NOTE: axios's `AxiosHeaders` is already such a record: its own
+ * enumerable properties are the headers, named in lower case as Node received them, valued as strings or lists (its
+ * methods live on the prototype and do not enumerate), so it goes through as it is rather than copied.
  */
-function plainHeaders(headers: unknown): Record<string, string | readonly string[] | number | undefined> {
-  const record: Record<string, string | readonly string[] | number | undefined> = {};
-  if (typeof headers !== 'object' || headers === null) return record;
-  const source = headers as Record<string, unknown>;
-  for (const name of Object.keys(source)) {
-    const value = source[name];
-    if (typeof value === 'string' || typeof value === 'number') record[name.toLowerCase()] = value;
-    else if (Array.isArray(value)) record[name.toLowerCase()] = value.map(String);
-  }
-  return record satisfies WireHeaders;
+function answerHeaders(headers: unknown): WireHeaders {
+  return typeof headers === 'object' && headers !== null ? (headers as WireHeaders) : {};
 }
