@@ -10,7 +10,7 @@ import {
   systemClock,
 } from '@runner-core/core';
 import { encodeRequestJob, encodeUpdateJob, type WireRequest } from '@runner-core/core/wire';
-import { type BareAxios, createBareAxios } from './bare-axios.js';
+import { type BareAxios, createBareAxios, createLeanAxios } from './bare-axios.js';
 import { benchInfo, benchRunner } from './bench-payloads.js';
 
 /**
@@ -18,7 +18,7 @@ import { benchInfo, benchRunner } from './bench-payloads.js';
  * comparison shows what each layer adds.
  */
 export interface BenchClient {
-  /** Short key for the JSON figures: `raw`, `axios`, `http`, `confirm`. */
+  /** Short key for the JSON figures: `raw`, `axios`, `lean`, `http`, `confirm`. */
   readonly key: ClientKey;
   readonly label: string;
   /** `POST /jobs/request` then the confirmation `PUT`; resolves with the `PUT`'s own latency in ms. */
@@ -26,11 +26,14 @@ export interface BenchClient {
   close(): Promise<void>;
 }
 
-export type ClientKey = 'raw' | 'axios' | 'http' | 'confirm';
+export type ClientKey = 'raw' | 'axios' | 'lean' | 'http' | 'confirm';
 
-/** The socket pool every bare client uses: what `HttpNetwork` builds by default (keep-alive, 100 sockets). */
+/**
+ * The socket pool every bare client uses: what `HttpNetwork` builds by default (keep-alive, 100 sockets, 90 s idle
+ * timeout, axios's 60 s TCP keep-alive delay; adapter-http/src/http-transport.ts).
+ */
 function keptAliveAgent(): Agent {
-  return new Agent({ keepAlive: true, maxSockets: 100, maxFreeSockets: 100 });
+  return new Agent({ keepAlive: true, keepAliveMsecs: 60_000, maxSockets: 100, maxFreeSockets: 100, timeout: 90_000 });
 }
 
 /**
@@ -96,10 +99,15 @@ export function rawClient(baseUrl: string): BenchClient {
   };
 }
 
-/** axios as `HttpTransport` configures it, sending pre-encoded bytes: the transport without the codec. */
-export async function bareAxiosClient(baseUrl: string): Promise<BenchClient> {
+/** An axios client sending pre-encoded bytes: the transport without the codec. */
+async function axiosClient(
+  key: 'axios' | 'lean',
+  label: string,
+  create: (baseUrl: string, agent: Agent) => Promise<BareAxios>,
+  baseUrl: string,
+): Promise<BenchClient> {
   const agent = keptAliveAgent();
-  const axios: BareAxios = await createBareAxios(`${baseUrl}/api/v4/`, agent);
+  const axios: BareAxios = await create(`${baseUrl}/api/v4/`, agent);
   const { jobRequest, confirmation } = encodedOnce();
   const call = async (wire: WireRequest): Promise<number> => {
     const answer = await axios.request({
@@ -111,8 +119,8 @@ export async function bareAxiosClient(baseUrl: string): Promise<BenchClient> {
     return answer.status;
   };
   return {
-    key: 'axios',
-    label: 'bare axios',
+    key,
+    label,
     async op() {
       expectStatus('job request', await call(jobRequest), 201);
       const started = performance.now();
@@ -123,6 +131,16 @@ export async function bareAxiosClient(baseUrl: string): Promise<BenchClient> {
       agent.destroy();
     },
   };
+}
+
+/** axios as an application sets it up (`axios.create`): the reference of the targets. */
+export function bareAxiosClient(baseUrl: string): Promise<BenchClient> {
+  return axiosClient('axios', 'bare axios', createBareAxios, baseUrl);
+}
+
+/** axios as `HttpTransport` builds it (a bare `Axios` instance): what `HttpNetwork` runs under its own layers. */
+export function leanAxiosClient(baseUrl: string): Promise<BenchClient> {
+  return axiosClient('lean', 'bare axios, lean instance', createLeanAxios, baseUrl);
 }
 
 function httpNetwork(baseUrl: string): HttpNetwork {
@@ -174,7 +192,13 @@ export function confirmationClient(baseUrl: string): BenchClient {
   };
 }
 
-/** The four clients, bottom layer first. */
+/** The five clients, bottom layer first. */
 export async function benchClients(baseUrl: string): Promise<BenchClient[]> {
-  return [rawClient(baseUrl), await bareAxiosClient(baseUrl), httpNetworkClient(baseUrl), confirmationClient(baseUrl)];
+  return [
+    rawClient(baseUrl),
+    await bareAxiosClient(baseUrl),
+    await leanAxiosClient(baseUrl),
+    httpNetworkClient(baseUrl),
+    confirmationClient(baseUrl),
+  ];
 }

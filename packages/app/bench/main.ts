@@ -36,8 +36,11 @@ const http = await section('http', `HTTP clients (${options.http.rounds} rounds)
 const core = await section('core', 'core overhead', () => benchCoreOverhead(options.core));
 const held = await section('held', `${options.held.jobs} held jobs`, () => benchHeldJobs(options.held));
 const outage = await section('outage', 'outages on the fake clock', () => benchOutages(options.outage));
-const scale = await section('scale', `scale run (${options.scale.jobs} held jobs over HTTP)`, () =>
-  benchScale(options.scale),
+const cadences = options.scale.cadences.map((cadence) => `${cadence.keepAliveIntervalMs / 1000} s`).join(' and ');
+const scale = await section(
+  'scale',
+  `scale runs (${options.scale.jobs} held jobs over HTTP, keep-alive every ${cadences})`,
+  () => benchScale(options.scale),
 );
 const results: BenchResults = {
   ...(http === undefined ? {} : { http }),

@@ -6,7 +6,7 @@ import type { ClientFigures } from './http-clients.bench.js';
 import type { ClientKey } from './http-clients.js';
 import type { OutageFigures } from './outage.bench.js';
 import type { ScaleFigures } from './scale.bench.js';
-import { ratio, rounded } from './stats.js';
+import { median, ratio, rounded } from './stats.js';
 
 /** What each section measured; a section not run (`--only`) is absent. */
 export interface BenchResults {
@@ -14,7 +14,7 @@ export interface BenchResults {
   readonly core?: CoreFigures;
   readonly held?: HeldJobFigures;
   readonly outage?: readonly OutageFigures[];
-  readonly scale?: ScaleFigures;
+  readonly scale?: readonly ScaleFigures[];
 }
 
 function table(headers: readonly string[], rows: readonly (readonly string[])[]): string {
@@ -36,16 +36,34 @@ function figureOf(http: readonly ClientFigures[] | undefined, key: ClientKey, co
   return http?.find((figure) => figure.key === key && figure.concurrency === concurrency);
 }
 
+/**
+ * The throughput of `a` against `b`: the median of their ratios round by round. NOTE: paired by round, not a ratio
+ * of medians: both ran within seconds of each other in every round, so a slower round (the machine busy with
+ * something else) slows both and cancels out of the ratio.
+ */
+function pairedRatio(a: ClientFigures | undefined, b: ClientFigures | undefined): number {
+  if (a === undefined || b === undefined) return Number.NaN;
+  const rounds = Math.min(a.roundOpsPerSec.length, b.roundOpsPerSec.length);
+  const ratios: number[] = [];
+  for (let round = 0; round < rounds; round++) {
+    ratios.push(ratio(a.roundOpsPerSec[round] ?? Number.NaN, b.roundOpsPerSec[round] ?? Number.NaN));
+  }
+  return median(ratios.filter(Number.isFinite));
+}
+
 /** The ratios between clients at one concurrency (`NaN` when a client was not measured). */
 function clientRatios(http: readonly ClientFigures[] | undefined, concurrency: number) {
   const of = (key: ClientKey) => figureOf(http, key, concurrency);
-  const throughput = (key: ClientKey) => of(key)?.opsPerSec ?? Number.NaN;
+  const throughput = (a: ClientKey, b: ClientKey) => pairedRatio(of(a), of(b));
   const p99 = (key: ClientKey) => of(key)?.p99Ms ?? Number.NaN;
   return {
-    httpVsAxiosThroughput: ratio(throughput('http'), throughput('axios')),
+    httpVsAxiosThroughput: throughput('http', 'axios'),
     httpVsAxiosP99: ratio(p99('http'), p99('axios')),
-    confirmVsAxiosThroughput: ratio(throughput('confirm'), throughput('axios')),
-    axiosVsRawThroughput: ratio(throughput('axios'), throughput('raw')),
+    confirmVsAxiosThroughput: throughput('confirm', 'axios'),
+    axiosVsRawThroughput: throughput('axios', 'raw'),
+    httpVsLeanThroughput: throughput('http', 'lean'),
+    confirmVsLeanThroughput: throughput('confirm', 'lean'),
+    leanVsAxiosThroughput: throughput('lean', 'axios'),
   };
 }
 
@@ -73,7 +91,7 @@ export function formatReport(results: BenchResults, options: BenchOptions): stri
   const { http, core, held, outage, scale } = results;
   if (http !== undefined) {
     parts.push(
-      `HTTP clients: loopback server in a child process, ${options.http.rounds} interleaved rounds, one op = job request (${core?.payloadBytes ?? '~2200'} B payload) + confirmation PUT; CPU and GC are this (client) process`,
+      `HTTP clients: loopback server in a child process, ${options.http.rounds} interleaved rounds, one op = job request (${core?.payloadBytes ?? '~2200'} B payload) + confirmation PUT; CPU and GC are this (client) process; throughput ratios are medians of round-by-round ratios`,
       table(
         [
           'client',
@@ -110,6 +128,9 @@ export function formatReport(results: BenchResults, options: BenchOptions): stri
             ['HttpNetwork / bare axios, p99 latency', 'httpVsAxiosP99'],
             ['HttpNetwork + JobConfirmation / bare axios, throughput', 'confirmVsAxiosThroughput'],
             ['bare axios / raw node:http, throughput', 'axiosVsRawThroughput'],
+            ['HttpNetwork / lean axios instance, throughput', 'httpVsLeanThroughput'],
+            ['HttpNetwork + JobConfirmation / lean axios instance, throughput', 'confirmVsLeanThroughput'],
+            ['lean axios instance / bare axios, throughput', 'leanVsAxiosThroughput'],
           ] as const
         ).map(([label, key]) => [label, times(clientRatios(http, 1)[key]), times(clientRatios(http, 16)[key])]),
       ),
@@ -152,6 +173,7 @@ export function formatReport(results: BenchResults, options: BenchOptions): stri
         [
           ['heap per held job beyond its payload, FakeClock (bytes)', fixed(held.heapBytesFakeClock, 0)],
           ['heap per held job beyond its payload, systemClock (bytes)', fixed(held.heapBytesSystemClock, 0)],
+          ['the same after its first keep-alive, FakeClock (bytes)', fixed(held.heapBytesAfterKeepAlive, 0)],
           ['timers per held job', fixed(held.timersPerJob, 2)],
           [`one keep-alive round on FakeClock, all ${held.jobs} jobs (ms)`, fixed(held.fakeClockRoundMs, 0)],
           ['keep-alives per job in that round', fixed(held.keepAlivesPerJobInRound, 2)],
@@ -176,41 +198,67 @@ export function formatReport(results: BenchResults, options: BenchOptions): stri
       ),
     );
   }
-  if (scale !== undefined) {
-    parts.push(
-      `Scale: ${scale.jobs} held jobs, HttpNetwork → FakeGitLabServer (child process), systemClock, keep-alive every ${scale.keepAliveIntervalMs / 1000} s, ack window ${scale.ackWindowMs / 1000} s (the fake's ${scale.serverAckWindowMs / 1000} s), deadline margin ${scale.deadlineMarginMs} ms; jobs handed out first, then received evenly over one interval`,
-      table(
-        ['figure', 'value'],
-        [
-          [`hand-out of ${scale.jobs} jobs before holding them, 16 in flight (ms)`, fixed(scale.handOutMs, 0)],
-          ['keep-alives per second the held jobs ask for', fixed(scale.demandPerSec, 0)],
-          [
-            `keep-alives answered per second (over ${fixed(scale.holdMs / 1000, 1)} s held)`,
-            fixed(scale.requestsPerSec, 0),
-          ],
-          [
-            'keep-alive sent → answered p50 / p99 (ms)',
-            `${fixed(scale.keepAliveP50Ms, 1)} / ${fixed(scale.keepAliveP99Ms, 1)}`,
-          ],
-          [
-            'event-loop delay p50 / p99 / max (ms)',
-            `${fixed(scale.loopDelayP50Ms, 1)} / ${fixed(scale.loopDelayP99Ms, 1)} / ${fixed(scale.loopDelayMaxMs, 1)}`,
-          ],
-          [
-            'CPU while holding, runner / fake server (% of a core)',
-            `${fixed(scale.runnerCpuPercent, 0)} / ${fixed(scale.serverCpuPercent, 0)}`,
-          ],
-          ['peak RSS (MiB)', fixed(scale.rssMb, 0)],
-          ['heap used / live after GC (MiB)', `${fixed(scale.heapUsedMb, 0)} / ${fixed(scale.liveHeapMb, 0)}`],
-          ['keep-alive answers', tally(scale.keepAliveAnswers)],
-          ['jobs settled while held (gone, unreachable…)', String(scale.settledWhileHeld)],
-          ['retries scheduled', tally(scale.retries) || 'none'],
-          [`confirming all at once (ms): outcomes`, `${fixed(scale.confirmAllMs, 0)}: ${tally(scale.outcomes)}`],
-        ],
-      ),
-    );
-  }
+  for (const run of scale ?? []) parts.push(...scaleReport(run));
   return parts.join('\n\n');
+}
+
+function scaleReport(scale: ScaleFigures): string[] {
+  return [
+    `Scale: ${scale.jobs} held jobs, HttpNetwork → FakeGitLabServer (child process), systemClock, keep-alive every ${scale.keepAliveIntervalMs / 1000} s, ack window ${scale.ackWindowMs / 1000} s (the fake's ${scale.serverAckWindowMs / 1000} s), deadline margin ${scale.deadlineMarginMs} ms; jobs handed out first, then received evenly over one interval`,
+    table(
+      ['figure', 'value'],
+      [
+        [`hand-out of ${scale.jobs} jobs before holding them, 16 in flight (ms)`, fixed(scale.handOutMs, 0)],
+        ['keep-alives per second the held jobs ask for', fixed(scale.demandPerSec, 0)],
+        [
+          `keep-alives answered per second (over ${fixed(scale.holdMs / 1000, 1)} s held)`,
+          fixed(scale.requestsPerSec, 0),
+        ],
+        [
+          'keep-alive sent → answered p50 / p99 (ms)',
+          `${fixed(scale.keepAliveP50Ms, 1)} / ${fixed(scale.keepAliveP99Ms, 1)}`,
+        ],
+        [
+          'event-loop delay p50 / p99 / max (ms)',
+          `${fixed(scale.loopDelayP50Ms, 1)} / ${fixed(scale.loopDelayP99Ms, 1)} / ${fixed(scale.loopDelayMaxMs, 1)}`,
+        ],
+        [
+          'CPU while holding, runner / fake server (% of a core)',
+          `${fixed(scale.runnerCpuPercent, 0)} / ${fixed(scale.serverCpuPercent, 0)}`,
+        ],
+        ['peak RSS (MiB)', fixed(scale.rssMb, 0)],
+        ['heap used / live after GC (MiB)', `${fixed(scale.heapUsedMb, 0)} / ${fixed(scale.liveHeapMb, 0)}`],
+        ['keep-alive answers', tally(scale.keepAliveAnswers)],
+        ['jobs settled while held (gone, unreachable…)', String(scale.settledWhileHeld)],
+        ['retries scheduled', tally(scale.retries) || 'none'],
+        [`confirming all at once (ms): outcomes`, `${fixed(scale.confirmAllMs, 0)}: ${tally(scale.outcomes)}`],
+      ],
+    ),
+  ];
+}
+
+function scaleJson(scale: ScaleFigures) {
+  return {
+    jobs: scale.jobs,
+    keep_alive_interval_ms: scale.keepAliveIntervalMs,
+    hold_ms: rounded(scale.holdMs, 0),
+    demand_per_sec: rounded(scale.demandPerSec, 0),
+    requests_per_sec: rounded(scale.requestsPerSec, 0),
+    keep_alive_p50_ms: rounded(scale.keepAliveP50Ms, 1),
+    keep_alive_p99_ms: rounded(scale.keepAliveP99Ms, 1),
+    loop_delay_p50_ms: rounded(scale.loopDelayP50Ms, 1),
+    loop_delay_p99_ms: rounded(scale.loopDelayP99Ms, 1),
+    loop_delay_max_ms: rounded(scale.loopDelayMaxMs, 1),
+    runner_cpu_percent: rounded(scale.runnerCpuPercent, 0),
+    server_cpu_percent: rounded(scale.serverCpuPercent, 0),
+    rss_mb: rounded(scale.rssMb, 0),
+    live_heap_mb: rounded(scale.liveHeapMb, 0),
+    hand_out_ms: rounded(scale.handOutMs, 0),
+    settled_while_held: scale.settledWhileHeld,
+    keep_alive_answers: scale.keepAliveAnswers,
+    retries: scale.retries,
+    outcomes: scale.outcomes,
+  };
 }
 
 function clientJson(figure: ClientFigures | undefined) {
@@ -235,9 +283,12 @@ export function jsonFigures(results: BenchResults, options: BenchOptions): Recor
   const outage60RetryAfter = outageOf(results, 60_000, true);
   const outage90 = outageOf(results, 90_000, false);
   const outage90RetryAfter = outageOf(results, 90_000, true);
-  const { core, held, scale } = results;
+  const { core, held } = results;
+  // The flat scale_* keys are the stress cadence's (the first run), as before; every run is under scale_runs.
+  const scale = results.scale?.[0];
+  const atDefaultCadence = results.scale?.find((run) => run.keepAliveIntervalMs === 30_000);
   const clients: Record<string, unknown> = {};
-  for (const key of ['raw', 'axios', 'http', 'confirm'] as const) {
+  for (const key of ['raw', 'axios', 'lean', 'http', 'confirm'] as const) {
     clients[key] = { c1: clientJson(figureOf(results.http, key, 1)), c16: clientJson(figureOf(results.http, key, 16)) };
   }
   return {
@@ -252,11 +303,18 @@ export function jsonFigures(results: BenchResults, options: BenchOptions): Recor
     outage_recovery_ms: rounded(outage60?.recoveryMs ?? Number.NaN, 0),
     outage_90s_unreachable: outage90 === undefined ? null : (outage90.outcomes.unreachable ?? 0),
     scale_10k_loop_delay_p99_ms: rounded(scale?.loopDelayP99Ms ?? Number.NaN, 1),
+    scale_10k_loop_delay_p99_ms_at_30s: rounded(atDefaultCadence?.loopDelayP99Ms ?? Number.NaN, 1),
 
     http_vs_axios_throughput_c1: rounded(at1.httpVsAxiosThroughput, 3),
     http_vs_axios_p99_c1: rounded(at1.httpVsAxiosP99, 3),
     confirm_vs_axios_throughput_c1: rounded(at1.confirmVsAxiosThroughput, 3),
     axios_vs_raw_throughput_c1: rounded(at1.axiosVsRawThroughput, 3),
+    http_vs_lean_axios_throughput: rounded(at16.httpVsLeanThroughput, 3),
+    http_vs_lean_axios_throughput_c1: rounded(at1.httpVsLeanThroughput, 3),
+    confirm_vs_lean_axios_throughput: rounded(at16.confirmVsLeanThroughput, 3),
+    confirm_vs_lean_axios_throughput_c1: rounded(at1.confirmVsLeanThroughput, 3),
+    lean_vs_axios_throughput: rounded(at16.leanVsAxiosThroughput, 3),
+    lean_vs_axios_throughput_c1: rounded(at1.leanVsAxiosThroughput, 3),
     clients,
     axios_rtt_us: rounded(overhead.rttUs, 0),
     core_confirm_cpu_us: rounded(core?.heldConfirmCpuUs ?? Number.NaN, 1),
@@ -268,6 +326,7 @@ export function jsonFigures(results: BenchResults, options: BenchOptions): Recor
     in_memory_us_per_op: rounded(core?.inMemoryUsPerOp ?? Number.NaN, 0),
     held_jobs: held?.jobs ?? null,
     held_job_heap_bytes_system_clock: rounded(held?.heapBytesSystemClock ?? Number.NaN, 0),
+    held_job_heap_bytes_after_keep_alive: rounded(held?.heapBytesAfterKeepAlive ?? Number.NaN, 0),
     timers_per_held_job: rounded(held?.timersPerJob ?? Number.NaN, 2),
     fakeclock_10k_round_ms: rounded(held?.fakeClockRoundMs ?? Number.NaN, 0),
     fakeclock_10k_confirm_all_ms: rounded(held?.fakeClockConfirmAllMs ?? Number.NaN, 0),
@@ -293,6 +352,7 @@ export function jsonFigures(results: BenchResults, options: BenchOptions): Recor
     scale_keep_alive_answers: scale?.keepAliveAnswers ?? null,
     scale_retries: scale?.retries ?? null,
     scale_outcomes: scale?.outcomes ?? null,
+    scale_runs: results.scale?.map(scaleJson) ?? null,
     quick: options.quick,
     rounds: options.http.rounds,
     node: process.version,

@@ -11,7 +11,7 @@ import {
   ServerGate,
   systemClock,
 } from '@runner-core/core';
-import type { BenchOptions } from './bench-options.js';
+import type { BenchOptions, ScaleCadence } from './bench-options.js';
 import { benchInfo } from './bench-payloads.js';
 import { ChildServer } from './child-server.js';
 import { settledHeapBytes } from './gc-meter.js';
@@ -56,14 +56,6 @@ export interface ScaleFigures {
   readonly outcomes: Readonly<Record<string, number>>;
 }
 
-const KEEP_ALIVE_INTERVAL_MS = 2_000;
-/** The runner's view of the window: short, so the 2 s interval stays within a third of it, as the options demand. */
-const ACK_WINDOW_MS = 6_000;
-/**
- * The default margin (5 s of 120 s) scaled to the short window. NOTE: with the default 5 s, every keep-alive 2 s in
- * would start past its deadline (window start + 1 s), which measures an edge case instead of holding jobs.
- */
-const DEADLINE_MARGIN_MS = 250;
 /**
  * The fake's window is GitLab's default: jobs handed out first must not lapse while the rest are fetched, so what
  * the hold measures is the runner's load, not a race against the hand-out.
@@ -84,11 +76,19 @@ function count(tally: Record<string, number>, key: string): void {
   tally[key] = (tally[key] ?? 0) + 1;
 }
 
-export async function benchScale(options: BenchOptions['scale']): Promise<ScaleFigures> {
+/** One scale run per cadence, each against a fake GitLab of its own. */
+export async function benchScale(options: BenchOptions['scale']): Promise<ScaleFigures[]> {
+  const figures: ScaleFigures[] = [];
+  for (const cadence of options.cadences) figures.push(await scaleRun(options.jobs, cadence));
+  return figures;
+}
+
+async function scaleRun(jobs: number, cadence: ScaleCadence): Promise<ScaleFigures> {
+  const { keepAliveIntervalMs, ackWindowMs, deadlineMarginMs, holdMs: plannedHoldMs } = cadence;
   const server = await ChildServer.start('fake-gitlab-child.js', [String(SERVER_ACK_WINDOW_MS)]);
   const network = new HttpNetwork({ url: server.url, env: {} });
   try {
-    await server.enqueue(options.jobs);
+    await server.enqueue(jobs);
     const keepAliveAnswers: Record<string, number> = {};
     const retries: Record<string, number> = {};
     let answered = 0;
@@ -108,12 +108,7 @@ export async function benchScale(options: BenchOptions['scale']): Promise<ScaleF
     };
     const confirmation = new JobConfirmation(
       { network, clock: systemClock, gate: new ServerGate(systemClock), observer },
-      {
-        info: benchInfo,
-        keepAliveIntervalMs: KEEP_ALIVE_INTERVAL_MS,
-        ackWindowMs: ACK_WINDOW_MS,
-        deadlineMarginMs: DEADLINE_MARGIN_MS,
-      },
+      { info: benchInfo, keepAliveIntervalMs, ackWindowMs, deadlineMarginMs },
     );
     const credentials = { token: new Secret(server.runnerToken ?? ''), systemId: 's_bench0000001' };
 
@@ -123,7 +118,7 @@ export async function benchScale(options: BenchOptions['scale']): Promise<ScaleF
     const handOutStarted = performance.now();
     let requested = 0;
     const fetcher = async (): Promise<void> => {
-      while (requested < options.jobs) {
+      while (requested < jobs) {
         requested += 1;
         const answer = await network.requestJob({ credentials, info: benchInfo });
         if (answer.kind !== 'job') throw new Error(`bench: expected a job, got ${answer.kind}`);
@@ -143,7 +138,7 @@ export async function benchScale(options: BenchOptions['scale']): Promise<ScaleF
     const held: PendingJob[] = [];
     let settledWhileHeld = 0;
     let holding = true;
-    const perTick = Math.ceil(payloads.length / (KEEP_ALIVE_INTERVAL_MS / SPREAD_TICK_MS));
+    const perTick = Math.ceil(payloads.length / (keepAliveIntervalMs / SPREAD_TICK_MS));
     for (let next = 0; next < payloads.length; next += perTick) {
       for (const job of payloads.slice(next, next + perTick)) {
         const pending = confirmation.receive(job);
@@ -161,7 +156,7 @@ export async function benchScale(options: BenchOptions['scale']): Promise<ScaleF
     measuring = true;
     delay.enable();
     const holdStarted = performance.now();
-    await sleep(options.holdMs);
+    await sleep(plannedHoldMs);
     const holdMs = performance.now() - holdStarted;
     holding = false;
     measuring = false;
@@ -182,15 +177,15 @@ export async function benchScale(options: BenchOptions['scale']): Promise<ScaleF
     for (const outcome of settled) count(outcomes, outcome.kind);
 
     return {
-      jobs: options.jobs,
-      keepAliveIntervalMs: KEEP_ALIVE_INTERVAL_MS,
-      ackWindowMs: ACK_WINDOW_MS,
-      deadlineMarginMs: DEADLINE_MARGIN_MS,
+      jobs,
+      keepAliveIntervalMs,
+      ackWindowMs,
+      deadlineMarginMs,
       serverAckWindowMs: SERVER_ACK_WINDOW_MS,
       handOutMs,
       holdMs,
       settledWhileHeld,
-      demandPerSec: options.jobs / (KEEP_ALIVE_INTERVAL_MS / 1000),
+      demandPerSec: jobs / (keepAliveIntervalMs / 1000),
       requestsPerSec,
       keepAliveP50Ms: percentile(keepAliveLatencies, 50),
       keepAliveP99Ms: percentile(keepAliveLatencies, 99),
