@@ -73,21 +73,18 @@ function systemStore(): CaCertificates | undefined {
  * @throws {ClientConfigError} when `NODE_EXTRA_CA_CERTS` names a file that cannot be read
  */
 function trustedRoots(env: Readonly<Record<string, string | undefined>>): string[] {
-  const get = systemStore();
-  if (get !== undefined) {
-    // NOTE: 'default' already holds Node's roots and NODE_EXTRA_CA_CERTS (read at start-up from the real env).
-    let system: string[] = [];
-    try {
-      system = get('system');
-    } catch {
-      // A platform without a readable store: Node's roots still apply.
-    }
-    return [...new Set([...get('default'), ...system])];
-  }
+  // NOTE: read from `env` (the one this network was given), not only from what Node read at start-up.
   const extra = env.NODE_EXTRA_CA_CERTS;
-  return extra === undefined || extra === ''
-    ? [...tls.rootCertificates]
-    : [...tls.rootCertificates, readPem('NODE_EXTRA_CA_CERTS', extra)];
+  const extras = extra === undefined || extra === '' ? [] : [readPem('NODE_EXTRA_CA_CERTS', extra)];
+  const get = systemStore();
+  if (get === undefined) return [...tls.rootCertificates, ...extras];
+  let system: string[] = [];
+  try {
+    system = get('system');
+  } catch {
+    // A platform without a readable store: Node's roots still apply.
+  }
+  return [...new Set([...get('default'), ...system, ...extras])];
 }
 
 function readPem(option: string, path: string): string {
