@@ -86,10 +86,15 @@ listen_address = "127.0.0.1:${port}"
       // GitLab has the final states a moment before the runner counts them (it counts once GitLab answered).
       let metrics = '';
       const scrape = async (): Promise<string> => (await fetch(`${status}/metrics`)).text();
-      for (let tries = 0; tries < 100 && sample(metrics, 'runner_core_jobs_total', { state: 'success' }) < 2; tries++) {
-        metrics = await scrape();
-      }
       const both = ['build-box', 'deploy-box'];
+      // NOTE: and until each runner has asked again after its job (a 204), which may take one check interval more.
+      const settled = (): boolean =>
+        sample(metrics, 'runner_core_jobs_total', { state: 'success' }) >= 2 &&
+        both.every((runner) => sample(metrics, 'runner_core_api_requests_total', { runner, status: '204' }) > 0);
+      for (let tries = 0; tries < 200 && !settled(); tries++) {
+        metrics = await scrape();
+        if (!settled()) await new Promise((resolve) => setTimeout(resolve, 20));
+      }
       expect(sample(metrics, 'runner_core_jobs_total', { state: 'success', failure_reason: '' })).toBe(2);
       expect(sample(metrics, 'runner_core_confirmations_total', { outcome: 'confirmed', strategy: 'state-put' })).toBe(
         2,
