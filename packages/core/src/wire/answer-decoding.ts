@@ -16,7 +16,7 @@ import {
   lastUpdateOf,
   type WireAnswer,
 } from './answer-classification.js';
-import { decodeJobPayload, JobPayloadError, readableCredentials } from './job-payload-decoding.js';
+import { decodeParsedJobPayload, JobPayloadError, readableCredentials } from './job-payload-decoding.js';
 import { parseJson, serverMessage } from './server-message.js';
 import type { WireHeaders, WireRequest, WireResponse } from './wire-message.js';
 
@@ -112,9 +112,10 @@ export function decodeRequestJobAnswer(
   if (!body.ok) {
     throw new MalformedResponseError(`${request.what} answered 201 with a body that is not JSON: ${body.problem}`);
   }
-  let job: ReturnType<typeof decodeJobPayload>;
+  let job: ReturnType<typeof decodeParsedJobPayload>;
   try {
-    job = decodeJobPayload(body.value);
+    // The parsed body is this call's own: the payload is decoded in place.
+    job = decodeParsedJobPayload(body.value);
   } catch (error) {
     if (!(error instanceof JobPayloadError)) throw error;
     // NOTE: the message names a field and a kind of value, never a value; the cause stays out (it is ours anyway).
