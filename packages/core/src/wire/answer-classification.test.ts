@@ -155,3 +155,55 @@ test('header names are case-insensitive and repeated headers are joined', () => 
   expect(answer.header('Job-Status')).toBe('running');
   expect(answer.header('x-many')).toBe('a, b');
 });
+
+describe('a result is the hints completed, one object per answer', () => {
+  const headers = {
+    'Job-Status': 'running',
+    'X-GitLab-Trace-Update-Interval': '3',
+    'Retry-After': '5',
+  };
+
+  test('an update: every hint, then the kind and its own field, in the order of the spreads it replaced', () => {
+    const result = classifyUpdateJob(wireAnswer(503, headers), NOW, 'req-1');
+    expect(result).toStrictEqual({
+      cancelRequested: false,
+      jobStatus: 'running',
+      updateIntervalMs: 3_000,
+      wait: { retryAfterAt: NOW + 5_000 },
+      requestId: 'req-1',
+      kind: 'retryable',
+      status: 503,
+    });
+    expect(Object.keys(result)).toEqual([
+      'cancelRequested',
+      'jobStatus',
+      'updateIntervalMs',
+      'wait',
+      'requestId',
+      'kind',
+      'status',
+    ]);
+    expect(Object.keys(classifyUpdateJob(wireAnswer(200, {}), NOW))).toEqual(['cancelRequested', 'kind']);
+  });
+
+  test('a trace patch and a runner status: the same hints, then their own fields', () => {
+    expect(Object.keys(classifyPatchTrace(wireAnswer(202, headers), NOW, 10, 'req-2'))).toEqual([
+      'cancelRequested',
+      'jobStatus',
+      'updateIntervalMs',
+      'wait',
+      'requestId',
+      'kind',
+      'offset',
+    ]);
+    expect(classifyRunnerStatus(wireAnswer(405, {}), NOW)).toStrictEqual({
+      cancelRequested: false,
+      kind: 'unsupported',
+    });
+  });
+
+  test('no two answers share a result', () => {
+    const answer = wireAnswer(200, {});
+    expect(classifyUpdateJob(answer, NOW)).not.toBe(classifyUpdateJob(answer, NOW));
+  });
+});

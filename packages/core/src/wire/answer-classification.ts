@@ -86,16 +86,40 @@ export function lastUpdateOf(answer: WireAnswer): string | undefined {
 
 /** The hints every job answer carries, whatever its status. */
 export function jobAnswerHints(answer: WireAnswer, now: number, requestId?: string): JobAnswerHints {
+  return hintsOf(answer, now, requestId);
+}
+
+/**
+ * {@link JobAnswerHints} as a record a classifier completes with its result's own fields (`kind`, then `reason`,
+ * `status` or `offset`), so an answer's result is one object rather than the hints and a spread of them. The keys
+ * come in the order the spreads gave them: the hints, then the result's fields.
+ */
+type OpenHints = { -readonly [K in keyof JobAnswerHints]: JobAnswerHints[K] } & {
+  kind?: string;
+  reason?: string;
+  status?: number;
+  offset?: number;
+};
+
+function hintsOf(answer: WireAnswer, now: number, requestId: string | undefined): OpenHints {
   const jobStatus = answer.header('Job-Status') || undefined;
   const updateIntervalMs = parseUpdateIntervalMs(answer.header('X-GitLab-Trace-Update-Interval'));
   const wait = parseServerWait(answer, now);
-  return {
-    cancelRequested: jobStatus === 'canceling',
-    ...(jobStatus === undefined ? {} : { jobStatus }),
-    ...(updateIntervalMs === undefined ? {} : { updateIntervalMs }),
-    ...(wait === undefined ? {} : { wait }),
-    ...(requestId === undefined ? {} : { requestId }),
-  };
+  // NOTE: assigned rather than spread from conditional literals: each spread built an object of its own, on every
+  // answer to a keep-alive, a confirmation and a trace patch.
+  const hints: OpenHints = { cancelRequested: jobStatus === 'canceling' };
+  if (jobStatus !== undefined) hints.jobStatus = jobStatus;
+  if (updateIntervalMs !== undefined) hints.updateIntervalMs = updateIntervalMs;
+  if (wait !== undefined) hints.wait = wait;
+  if (requestId !== undefined) hints.requestId = requestId;
+  return hints;
+}
+
+/** The hints completed as a result of `kind` (and `field`: the kind's own value, when it has one). */
+function completed<R>(hints: OpenHints, kind: string, field?: 'reason' | 'status' | 'offset', value?: unknown): R {
+  hints.kind = kind;
+  if (field !== undefined) (hints as Record<string, unknown>)[field] = value;
+  return hints as unknown as R;
 }
 
 const withRequestId = (requestId: string | undefined): { requestId?: string } =>
@@ -151,20 +175,21 @@ export function classifyRequestJob(
  * is why the split matters.
  */
 export function classifyUpdateJob(answer: WireAnswer, now: number, requestId?: string): UpdateJobResult {
-  const hints = jobAnswerHints(answer, now, requestId);
-  if (hints.jobStatus === 'canceled') return { ...hints, kind: 'aborted', reason: 'job-canceled' };
-  if (hints.jobStatus === 'failed') return { ...hints, kind: 'aborted', reason: 'job-failed' };
+  const hints = hintsOf(answer, now, requestId);
+  const done = completed<UpdateJobResult>;
+  if (hints.jobStatus === 'canceled') return done(hints, 'aborted', 'reason', 'job-canceled');
+  if (hints.jobStatus === 'failed') return done(hints, 'aborted', 'reason', 'job-failed');
   const { status } = answer;
-  if (status === 403) return { ...hints, kind: 'aborted', reason: 'forbidden' };
-  if (status === 200) return { ...hints, kind: 'succeeded' };
-  if (status === 202) return { ...hints, kind: 'accepted' };
-  if (status === 412) return { ...hints, kind: 'trace-invalid' };
+  if (status === 403) return done(hints, 'aborted', 'reason', 'forbidden');
+  if (status === 200) return done(hints, 'succeeded');
+  if (status === 202) return done(hints, 'accepted');
+  if (status === 412) return done(hints, 'trace-invalid');
   // NOTE: gitlab-runner defines an "update not found" state but never produces it: 404 aborts. So do we.
-  if (status === 404) return { ...hints, kind: 'aborted', reason: 'not-found' };
-  if (status === 409) return { ...hints, kind: 'conflict' };
-  if (status === 400) return { ...hints, kind: 'rejected' };
-  if (isRetryableStatus(status)) return { ...hints, kind: 'retryable', status };
-  return { ...hints, kind: 'failed', status };
+  if (status === 404) return done(hints, 'aborted', 'reason', 'not-found');
+  if (status === 409) return done(hints, 'conflict');
+  if (status === 400) return done(hints, 'rejected');
+  if (isRetryableStatus(status)) return done(hints, 'retryable', 'status', status);
+  return done(hints, 'failed', 'status', status);
 }
 
 /**
@@ -174,7 +199,7 @@ export function classifyUpdateJob(answer: WireAnswer, now: number, requestId?: s
  */
 export function classifyRunnerStatus(answer: WireAnswer, now: number, requestId?: string): RunnerStatusResult {
   if ((answer.status === 404 || answer.status === 405) && !answer.header('Job-Status')) {
-    return { ...jobAnswerHints(answer, now, requestId), kind: 'unsupported' };
+    return completed(hintsOf(answer, now, requestId), 'unsupported');
   }
   return classifyUpdateJob(answer, now, requestId);
 }
@@ -189,16 +214,15 @@ export function classifyPatchTrace(
   sentEnd: number,
   requestId?: string,
 ): PatchTraceResult {
-  const hints = jobAnswerHints(answer, now, requestId);
+  const hints = hintsOf(answer, now, requestId);
+  const done = completed<PatchTraceResult>;
   const { status } = answer;
-  if (hints.jobStatus === 'canceled' || hints.jobStatus === 'failed' || status === 403) {
-    return { ...hints, kind: 'aborted' };
-  }
-  if (status === 202) return { ...hints, kind: 'succeeded', offset: sentEnd };
-  if (status === 404) return { ...hints, kind: 'not-found' };
-  if (status === 416) return { ...hints, kind: 'range-mismatch', offset: rangeEnd(answer.header('Range')) };
-  if (isRetryableStatus(status)) return { ...hints, kind: 'retryable', status };
-  return { ...hints, kind: 'failed', status };
+  if (hints.jobStatus === 'canceled' || hints.jobStatus === 'failed' || status === 403) return done(hints, 'aborted');
+  if (status === 202) return done(hints, 'succeeded', 'offset', sentEnd);
+  if (status === 404) return done(hints, 'not-found');
+  if (status === 416) return done(hints, 'range-mismatch', 'offset', rangeEnd(answer.header('Range')));
+  if (isRetryableStatus(status)) return done(hints, 'retryable', 'status', status);
+  return done(hints, 'failed', 'status', status);
 }
 
 /** The number after `-` in `Range: 0-<size>`; 0 when malformed (as gitlab-runner does). */

@@ -146,18 +146,24 @@ function runnerPost(
  */
 export function encodeUpdateJob(job: JobCredentials, input: UpdateJobInput, context: EncodeContext): WireRequest {
   const id = checkedJobId(job.id);
-  const output = {
-    ...(input.output?.checksum ? { checksum: input.output.checksum } : {}),
-    ...(input.output?.bytesize ? { bytesize: input.output.bytesize } : {}),
-  };
+  // NOTE: an empty checksum or a zero size is no output (as gitlab-runner's omitempty drops them).
+  const checksum = input.output?.checksum || undefined;
+  const bytesize = input.output?.bytesize || undefined;
   // The bytes of JSON.stringify({ info, token, state, failure_reason?, exit_code?, checksum?, output }).
   let tail = `,"token":${quoted(job.token.reveal())},"state":${quoted(input.state)}`;
   if (input.state === 'failed' && input.failureReason !== undefined) {
     tail += `,"failure_reason":${quoted(input.failureReason)}`;
   }
   if (input.exitCode !== undefined && input.exitCode !== 0) tail += `,"exit_code":${JSON.stringify(input.exitCode)}`;
-  if (output.checksum !== undefined) tail += `,"checksum":${quoted(output.checksum)}`;
-  tail += `,"output":${JSON.stringify(output)}}`;
+  if (checksum !== undefined) tail += `,"checksum":${quoted(checksum)}`;
+  // NOTE: a keep-alive or a confirmation has no output: `{}` as it is, without an object built and serialised for it.
+  tail +=
+    checksum === undefined && bytesize === undefined
+      ? ',"output":{}}'
+      : `,"output":${JSON.stringify({
+          ...(checksum === undefined ? {} : { checksum }),
+          ...(bytesize === undefined ? {} : { bytesize }),
+        })}}`;
   return jobCall('update-job', 'PUT', `jobs/${id}`, job, jsonWithInfo('{"info":', input.info, tail), context);
 }
 
