@@ -4,8 +4,8 @@ import { NetworkError, TransportError } from '../network/network.errors.js';
 import type { Network } from '../network/network.port.js';
 import type { FailureReason, ServerWait } from '../network/network.types.js';
 import type { RunnerInfo } from '../network/runner-info.js';
-import type { Observer } from '../observer/observer.port.js';
-import { type Attempt, gatedCall } from '../retry/gated-call.js';
+import { nullObserver, type Observer } from '../observer/observer.port.js';
+import { type Attempt, type GatedCallDeps, gatedCall } from '../retry/gated-call.js';
 import type { RetryPolicy } from '../retry/retry-policy.js';
 import type { ServerGate } from '../retry/server-gate.js';
 import type { ConfirmationOutcome, ConfirmPolicy, StrategyChoice, StrategyName } from './confirmation.types.js';
@@ -39,7 +39,14 @@ export interface Context {
   readonly settings: Settings;
   readonly clock: Clock;
   readonly observer: Observer;
+  /**
+   * Whether anyone listens: `false` for the null observer, whose events are then not built at all. NOTE: a
+   * confirmation reports four events or more; building them for nobody was a fair share of its own work.
+   */
+  readonly observed: boolean;
   readonly gate: ServerGate;
+  /** What every retried call of this confirmation runs with (one object for all of them, not one per call). */
+  readonly gatedDeps: GatedCallDeps;
   /** The strategy to use for `name` on this server (runner-status known missing → state-put). */
   strategy(name: StrategyName): ConfirmationStrategy;
   rememberRunnerStatusMissing(): void;
@@ -70,11 +77,15 @@ export function createContext(
   };
   // Remembered per server: the runner-status endpoint answered 404/405.
   let runnerStatusMissing = false;
+  const observed = observer !== nullObserver;
+  const gatedDeps: GatedCallDeps = { clock, gate, retry: settings.retry, random: settings.random, observer };
   return {
     settings,
     clock,
     observer,
+    observed,
     gate,
+    gatedDeps,
     strategy: (name) => strategies[name === 'runner-status' && runnerStatusMissing ? 'state-put' : name],
     rememberRunnerStatusMissing: () => {
       runnerStatusMissing = true;
@@ -96,34 +107,32 @@ export function createContext(
       }
     },
     async release(job, failureReason) {
-      const result = await gatedCall(
-        { clock, gate, retry: settings.retry, random: settings.random, observer },
-        {
-          caller: Symbol(`release of job ${job.id}`),
-          operation: 'release',
-          jobId: job.id,
-          deadline: clock.now() + settings.releaseTimeoutMs,
-          firstTryPastDeadline: true,
-          tryOnce: async (): Promise<Attempt<string>> => {
-            try {
-              const answer = await network.updateJob(job, { info: settings.info, state: 'failed', failureReason });
-              if (answer.kind === 'retryable') {
-                return { kind: 'transient', detail: `${answer.status} from PUT /jobs/:id`, ...waitOf(answer) };
-              }
-              return { kind: 'answered', value: answer.kind };
-            } catch (error) {
-              if (error instanceof TransportError)
-                return { kind: 'transient', detail: `transport error: ${error.message}` };
-              return { kind: 'answered', value: error instanceof NetworkError ? error.code : 'error' };
+      const result = await gatedCall(gatedDeps, {
+        caller: Symbol(`release of job ${job.id}`),
+        operation: 'release',
+        jobId: job.id,
+        deadline: clock.now() + settings.releaseTimeoutMs,
+        firstTryPastDeadline: true,
+        tryOnce: async (): Promise<Attempt<string>> => {
+          try {
+            const answer = await network.updateJob(job, { info: settings.info, state: 'failed', failureReason });
+            if (answer.kind === 'retryable') {
+              return { kind: 'transient', detail: `${answer.status} from PUT /jobs/:id`, ...waitOf(answer) };
             }
-          },
+            return { kind: 'answered', value: answer.kind };
+          } catch (error) {
+            if (error instanceof TransportError)
+              return { kind: 'transient', detail: `transport error: ${error.message}` };
+            return { kind: 'answered', value: error instanceof NetworkError ? error.code : 'error' };
+          }
         },
-      );
+      });
       const answer = result.kind === 'answered' ? result.value : 'unreachable';
       observer.notify({ event: 'job.released', jobId: job.id, state: 'failed', failureReason, answer });
       return { failureReason, delivered: result.kind === 'answered' };
     },
     report(outcome) {
+      if (!observed) return;
       observer.notify({
         event: 'job.outcome',
         jobId: outcome.jobId,

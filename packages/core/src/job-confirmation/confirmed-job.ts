@@ -1,13 +1,14 @@
-import type { JobPayload } from '../job/job.types.js';
-import { jobCredentialsOf } from '../job/job.types.js';
+import type { JobCredentials, JobPayload } from '../job/job.types.js';
 import type { ConfirmationMode, ConfirmedJob, StrategyName } from './confirmation.types.js';
 
 /**
  * Seals a job as runnable. Internal to the core (not exported from the package): only `JobConfirmation` calls it,
- * for `confirmed` and `skipped` outcomes.
+ * for `confirmed` and `skipped` outcomes. `credentials` are the payload's (`jobCredentialsOf(payload)`), as the
+ * pending job already holds them: not made a second time per job.
  */
 export function sealConfirmedJob(
   payload: JobPayload,
+  credentials: JobCredentials,
   confirmation: 'confirmed' | 'skipped',
   mode: ConfirmationMode,
   strategy: StrategyName | 'none',
@@ -16,7 +17,7 @@ export function sealConfirmedJob(
 ): ConfirmedJob {
   const job = {
     id: payload.id,
-    credentials: jobCredentialsOf(payload),
+    credentials,
     payload,
     confirmation,
     mode,

@@ -124,7 +124,7 @@ export class JobConfirmation {
   }
 
   #handle(job: JobPayload, receivedAt: number, hold: boolean): PendingJob {
-    this.#observer.notify({ event: 'job.received', jobId: job.id, at: receivedAt });
+    if (this.#context.observed) this.#observer.notify({ event: 'job.received', jobId: job.id, at: receivedAt });
     const planned = this.#plan(job);
     return new PendingJobHandle(this.#context, job, receivedAt, planned && this.#context.strategy(planned).name, hold);
   }

@@ -214,19 +214,22 @@ export class PendingJobHandle implements PendingJob {
     while (this.#settled === undefined && this.#declineReason === undefined) {
       const result = await this.#gated('keep-alive', async (strategy, attempt) => {
         this.#keepAlivesSent += 1;
-        this.#owner.observer.notify({ event: 'keep-alive.sent', jobId: this.id, strategy: strategy.name, attempt });
+        const { observed, observer } = this.#owner;
+        if (observed) observer.notify({ event: 'keep-alive.sent', jobId: this.id, strategy: strategy.name, attempt });
         const answer = await this.#owner.send('keepAlive', strategy, this.#credentials);
         if (answer.kind === 'ok') this.#mode = 'two-phase';
         // NOTE: a 400 to `pending` (with or without `Job-Status: canceling`) means the server is not holding the job.
         if (answer.kind === 'rejected' || (answer.kind === 'canceling' && answer.rejected)) this.#mode = 'legacy';
         if (this.#mode !== 'unknown') this.#tellMode?.(this.#mode);
-        this.#owner.observer.notify({
-          event: 'keep-alive.answered',
-          jobId: this.id,
-          strategy: strategy.name,
-          answer: answer.kind,
-          mode: this.#mode,
-        });
+        if (observed) {
+          observer.notify({
+            event: 'keep-alive.answered',
+            jobId: this.id,
+            strategy: strategy.name,
+            answer: answer.kind,
+            mode: this.#mode,
+          });
+        }
         return answer;
       });
       this.#endInterrupt();
@@ -281,21 +284,22 @@ export class PendingJobHandle implements PendingJob {
       if (this.#declineReason !== undefined) return this.#declined(await this.#giveUp());
       const result = await this.#gated('confirm', async (strategy) => {
         this.#attempts += 1;
-        this.#owner.observer.notify({
-          event: 'confirm.attempt',
-          jobId: this.id,
-          strategy: strategy.name,
-          attempt: this.#attempts,
-        });
+        const { observed, observer } = this.#owner;
+        // NOTE: events are built only for an observer that reads them (see Context.observed).
+        if (observed) {
+          observer.notify({
+            event: 'confirm.attempt',
+            jobId: this.id,
+            strategy: strategy.name,
+            attempt: this.#attempts,
+          });
+        }
         const answer = await this.#owner.send('confirm', strategy, this.#credentials);
         if (answer.kind !== 'transient') this.#confirmationMayHaveLanded = false;
         else if (answer.unsent !== true) this.#confirmationMayHaveLanded = true;
-        this.#owner.observer.notify({
-          event: 'confirm.answered',
-          jobId: this.id,
-          strategy: strategy.name,
-          answer: answer.kind,
-        });
+        if (observed) {
+          observer.notify({ event: 'confirm.answered', jobId: this.id, strategy: strategy.name, answer: answer.kind });
+        }
         return answer;
       });
       this.#endInterrupt();
@@ -358,35 +362,31 @@ export class PendingJobHandle implements PendingJob {
     operation: 'keep-alive' | 'confirm',
     send: (strategy: ConfirmationStrategy, attempt: number) => Promise<ConfirmationAnswer>,
   ): Promise<GatedResult<Answered>> {
-    const { clock, gate, settings, observer } = this.#owner;
     const interrupt = this.#declinable ? (spareInterrupts.pop() ?? new AbortController()) : undefined;
     this.#interrupt = interrupt;
     this.#caller ??= Symbol(`job ${this.id}`);
-    return gatedCall(
-      { clock, gate, retry: settings.retry, random: settings.random, observer },
-      {
-        caller: this.#caller,
-        operation,
-        jobId: this.id,
-        deadline: this.#deadline(),
-        signal: interrupt?.signal,
-        // NOTE: the first try of an operation goes out even past the deadline: the server's answer (403 once the
-        // window lapsed) says more than a guess.
-        firstTryPastDeadline: true,
-        tryOnce: async (attempt): Promise<Attempt<Answered>> => {
-          const strategy = this.#strategy();
-          const answer = await send(strategy, attempt);
-          if (answer.kind === 'transient') {
-            return {
-              kind: 'transient',
-              detail: answer.detail,
-              ...(answer.wait === undefined ? {} : { wait: answer.wait }),
-            };
-          }
-          return { kind: 'answered', value: { answer, strategy } };
-        },
+    return gatedCall(this.#owner.gatedDeps, {
+      caller: this.#caller,
+      operation,
+      jobId: this.id,
+      deadline: this.#deadline(),
+      signal: interrupt?.signal,
+      // NOTE: the first try of an operation goes out even past the deadline: the server's answer (403 once the
+      // window lapsed) says more than a guess.
+      firstTryPastDeadline: true,
+      tryOnce: async (attempt): Promise<Attempt<Answered>> => {
+        const strategy = this.#strategy();
+        const answer = await send(strategy, attempt);
+        if (answer.kind === 'transient') {
+          return {
+            kind: 'transient',
+            detail: answer.detail,
+            ...(answer.wait === undefined ? {} : { wait: answer.wait }),
+          };
+        }
+        return { kind: 'answered', value: { answer, strategy } };
       },
-    );
+    });
   }
 
   /**
@@ -408,7 +408,8 @@ export class PendingJobHandle implements PendingJob {
   #fallBack(from: ConfirmationStrategy): void {
     this.#owner.rememberRunnerStatusMissing();
     this.#strategyName = 'state-put';
-    this.#owner.observer.notify({ event: 'strategy.fallback', jobId: this.id, from: from.name, to: 'state-put' });
+    const { observed, observer } = this.#owner;
+    if (observed) observer.notify({ event: 'strategy.fallback', jobId: this.id, from: from.name, to: 'state-put' });
   }
 
   /**
@@ -510,7 +511,15 @@ export class PendingJobHandle implements PendingJob {
             attempts: this.#attempts,
             elapsedMs,
             kind: result.kind,
-            job: sealConfirmedJob(this.payload, result.kind, mode, strategy, now, result.updateIntervalMs),
+            job: sealConfirmedJob(
+              this.payload,
+              this.#credentials,
+              result.kind,
+              mode,
+              strategy,
+              now,
+              result.updateIntervalMs,
+            ),
           };
     this.#settled = outcome;
     this.#stopHolding();

@@ -37,6 +37,9 @@ export interface ConfirmationStrategy {
 }
 
 /** Maps a job-update answer onto a confirmation step; shared by both strategies. */
+/** The answer of every 200 that asks for no update interval: one object, read-only, for all of them. */
+const OK: ConfirmationAnswer = Object.freeze({ kind: 'ok' });
+
 export function answerFromUpdate(result: UpdateJobResult, endpoint: string): ConfirmationAnswer {
   if (result.kind === 'aborted') return { kind: 'gone', detail: `${result.reason} from ${endpoint}` };
   if (result.cancelRequested) return { kind: 'canceling', rejected: result.kind === 'rejected' };
@@ -44,7 +47,7 @@ export function answerFromUpdate(result: UpdateJobResult, endpoint: string): Con
     case 'succeeded':
       return result.updateIntervalMs !== undefined && result.updateIntervalMs > 0
         ? { kind: 'ok', updateIntervalMs: result.updateIntervalMs }
-        : { kind: 'ok' };
+        : OK;
     case 'conflict':
       return { kind: 'conflict' };
     case 'rejected':
