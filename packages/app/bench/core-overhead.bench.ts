@@ -1,7 +1,7 @@
 import { createInMemoryNetwork, FakeGitLab } from '@runner-core/adapter-fake';
 import { isRunnable, JobConfirmation, type JobPayload, Secret, systemClock } from '@runner-core/core';
 import { ScriptedNetwork } from '@runner-core/core/testing';
-import { decodeJobPayload, parseJson } from '@runner-core/core/wire';
+import { decodeParsedJobPayload, parseJson } from '@runner-core/core/wire';
 import type { BenchOptions } from './bench-options.js';
 import { benchInfo, benchPayloads, benchWireJob } from './bench-payloads.js';
 
@@ -86,7 +86,8 @@ export async function benchCoreOverhead(options: BenchOptions['core']): Promise<
   const payloadDecodeCpuUs = await cpuPerOp(options.ops, options.warmupOps, async () => {
     const parsed = parseJson(body);
     if (!parsed.ok) throw new Error('bench: the bench payload is not JSON');
-    decodeJobPayload(parsed.value);
+    // As a job request decodes it: the freshly parsed body becomes the payload.
+    decodeParsedJobPayload(parsed.value);
   });
 
   const inMemory = await benchInMemory(options.inMemoryOps);

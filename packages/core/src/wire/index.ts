@@ -25,6 +25,7 @@ export {
 } from './answer-decoding.js';
 export {
   decodeJobPayload,
+  decodeParsedJobPayload,
   JobPayloadError,
   readableCredentials,
   type WireJobPayload,
