@@ -72,7 +72,8 @@ export async function gatedCall<T>(deps: GatedCallDeps, call: GatedCall<T>): Pro
         ? gate.heldUntil > now
           ? 'closed'
           : 'last-try'
-        : await gate.enter(call.caller, call.deadline, call.signal, lastTry);
+        : (gate.enterNow(call.caller, call.deadline, call.signal, lastTry) ??
+          (await gate.enter(call.caller, call.deadline, call.signal, lastTry)));
       if (call.signal?.aborted) return { kind: 'aborted', attempts };
       if (entry === 'closed') return { kind: 'exhausted', attempts, detail };
       attempts += 1;

@@ -80,23 +80,38 @@ export class ServerGate {
    * everyone to wait past it, or `signal` aborted).
    */
   async enter(caller: GateCaller, deadline: number, signal?: AbortSignal, lastTry = true): Promise<GateEntry> {
-    const lastTryAt = lastTry ? deadline - this.#lastTryLeadMs : Number.POSITIVE_INFINITY;
     for (;;) {
-      const now = this.#clock.now();
-      if (now >= deadline || signal?.aborted) return 'closed';
-      if (this.#holdUntil > now) {
-        // NOTE: the server asked for this wait; a try before it would be refused anyway.
-        if (this.#holdUntil >= deadline) return 'closed';
-        await this.#wait(this.#holdUntil - now, signal);
-        continue;
-      }
-      if (!this.#failing || this.#scout === undefined || this.#scout === caller) {
-        if (this.#failing) this.#scout = caller;
-        return 'go';
-      }
-      if (now >= lastTryAt) return 'last-try';
-      await this.#wait(Math.min(lastTryAt, deadline) - now, signal);
+      const entry = this.#entry(caller, deadline, signal, lastTry);
+      if (typeof entry !== 'number') return entry;
+      await this.#wait(entry, signal);
     }
+  }
+
+  /**
+   * {@link ServerGate.enter} when it needs no wait: its entry at once, or `undefined` when the caller would wait (a
+   * hold, or another caller scouting). NOTE: for a caller that usually passes straight through, so its call goes out
+   * in the same turn, without a promise and a turn of the microtask queue per try.
+   */
+  enterNow(caller: GateCaller, deadline: number, signal?: AbortSignal, lastTry = true): GateEntry | undefined {
+    const entry = this.#entry(caller, deadline, signal, lastTry);
+    return typeof entry === 'number' ? undefined : entry;
+  }
+
+  /** What a caller gets now: its entry, or how long to wait (ms) before asking again. */
+  #entry(caller: GateCaller, deadline: number, signal: AbortSignal | undefined, lastTry: boolean): GateEntry | number {
+    const now = this.#clock.now();
+    if (now >= deadline || signal?.aborted) return 'closed';
+    if (this.#holdUntil > now) {
+      // NOTE: the server asked for this wait; a try before it would be refused anyway.
+      return this.#holdUntil >= deadline ? 'closed' : this.#holdUntil - now;
+    }
+    if (!this.#failing || this.#scout === undefined || this.#scout === caller) {
+      if (this.#failing) this.#scout = caller;
+      return 'go';
+    }
+    const lastTryAt = lastTry ? deadline - this.#lastTryLeadMs : Number.POSITIVE_INFINITY;
+    if (now >= lastTryAt) return 'last-try';
+    return Math.min(lastTryAt, deadline) - now;
   }
 
   /** The server answered (any status that is not a transient fault): release everyone. */
