@@ -1,9 +1,16 @@
 import { createInMemoryNetwork, FakeGitLab } from '@runner-core/adapter-fake';
-import { isRunnable, JobConfirmation, type JobPayload, Secret, systemClock } from '@runner-core/core';
+import { isRunnable, JobConfirmation, type JobPayload, jobCredentialsOf, Secret, systemClock } from '@runner-core/core';
 import { ScriptedNetwork } from '@runner-core/core/testing';
-import { decodeParsedJobPayload, parseJson } from '@runner-core/core/wire';
+import {
+  decodeParsedJobPayload,
+  parseJson,
+  RunnerApiClient,
+  type WireRequest,
+  type WireResponse,
+  type WireTransport,
+} from '@runner-core/core/wire';
 import type { BenchOptions } from './bench-options.js';
-import { benchInfo, benchPayloads, benchWireJob } from './bench-payloads.js';
+import { benchInfo, benchPayloads, benchRunner, benchWireJob } from './bench-payloads.js';
 
 /** What the core costs per confirmation, with no I/O under it. */
 export interface CoreFigures {
@@ -18,6 +25,12 @@ export interface CoreFigures {
   /** Decoding one ~2.2 KB job payload (bytes → JSON → `JobPayload`), the codec's biggest step. */
   readonly payloadDecodeCpuUs: number;
   readonly payloadBytes: number;
+  /**
+   * The shared codec alone (`RunnerApiClient`, as `HttpNetwork` runs it) over a transport answering at once: a job
+   * request (encoding, classification, the payload parsed and checked) plus the confirmation `PUT`. What
+   * `HttpNetwork` adds to axios's work, measured without sockets.
+   */
+  readonly codecCpuUsPerOp: number;
   /** Job request + confirmation through `InMemoryNetwork` and `FakeGitLab` (codec and fake, no sockets). */
   readonly inMemoryUsPerOp: number;
   readonly inMemoryRequestsPerOp: number;
@@ -90,6 +103,7 @@ export async function benchCoreOverhead(options: BenchOptions['core']): Promise<
     decodeParsedJobPayload(parsed.value);
   });
 
+  const codecCpuUsPerOp = await benchCodec(options.ops, options.warmupOps);
   const inMemory = await benchInMemory(options.inMemoryOps);
   return {
     heldConfirmCpuUs: held.cpuUs,
@@ -99,8 +113,38 @@ export async function benchCoreOverhead(options: BenchOptions['core']): Promise<
     requestsPerConfirmProbe: callsPerConfirm(probe),
     payloadDecodeCpuUs,
     payloadBytes: body.length,
+    codecCpuUsPerOp,
     ...inMemory,
   };
+}
+
+/** Answers as the loopback server does (a fresh body per job request, as a socket would deliver it), at once. */
+class InstantTransport implements WireTransport {
+  readonly #payloads = Array.from({ length: 256 }, (_, index) => JSON.stringify(benchWireJob(index + 1)));
+  #served = 0;
+
+  async send(request: WireRequest): Promise<WireResponse> {
+    if (request.operation === 'request-job') {
+      const payload = this.#payloads[this.#served++ % this.#payloads.length] as string;
+      return { status: 201, headers: { 'content-type': 'application/json' }, body: Buffer.from(payload) };
+    }
+    return { status: 200, headers: { 'content-type': 'text/plain', 'job-status': 'running' }, body: RUNNING };
+  }
+
+  async close(): Promise<void> {}
+}
+
+const RUNNING = Buffer.from('200');
+
+/** CPU per job request + confirmation through the codec over {@link InstantTransport}. */
+async function benchCodec(ops: number, warmup: number): Promise<number> {
+  const client = new RunnerApiClient({ transport: new InstantTransport(), clock: systemClock });
+  return cpuPerOp(ops, warmup, async () => {
+    const answer = await client.requestJob({ credentials: benchRunner, info: benchInfo });
+    if (answer.kind !== 'job') throw new Error(`bench: expected a job, got ${answer.kind}`);
+    const result = await client.updateJob(jobCredentialsOf(answer.job), { info: benchInfo, state: 'running' });
+    if (result.kind !== 'succeeded') throw new Error(`bench: expected succeeded, got ${result.kind}`);
+  });
 }
 
 /** The previous benchmark's middle layer, kept for comparison with the README's table. */

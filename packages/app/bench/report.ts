@@ -155,6 +155,7 @@ export function formatReport(results: BenchResults, options: BenchOptions): stri
             fixed(core.payloadDecodeCpuUs, 1),
             '-',
           ],
+          ['codec over an instant transport: job request + confirmation PUT', fixed(core.codecCpuUsPerOp, 1), '2.00'],
           [
             'in-memory fake: job request + confirm (wall µs/op)',
             fixed(core.inMemoryUsPerOp, 0),
@@ -323,6 +324,7 @@ export function jsonFigures(results: BenchResults, options: BenchOptions): Recor
     requests_per_confirm_probe: rounded(core?.requestsPerConfirmProbe ?? Number.NaN, 2),
     payload_decode_cpu_us: rounded(core?.payloadDecodeCpuUs ?? Number.NaN, 1),
     payload_bytes: core?.payloadBytes ?? null,
+    codec_cpu_us_per_op: rounded(core?.codecCpuUsPerOp ?? Number.NaN, 1),
     in_memory_us_per_op: rounded(core?.inMemoryUsPerOp ?? Number.NaN, 0),
     held_jobs: held?.jobs ?? null,
     held_job_heap_bytes_system_clock: rounded(held?.heapBytesSystemClock ?? Number.NaN, 0),
