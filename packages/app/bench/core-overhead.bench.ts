@@ -22,6 +22,7 @@ export interface CoreFigures {
   readonly probeConfirmCpuUs: number;
   readonly requestsPerConfirm: number;
   readonly requestsPerConfirmProbe: number;
+  readonly requestsPerDirectConfirm: number;
   /** Decoding one ~2.2 KB job payload (bytes → JSON → `JobPayload`), the codec's biggest step. */
   readonly payloadDecodeCpuUs: number;
   readonly payloadBytes: number;
@@ -31,6 +32,8 @@ export interface CoreFigures {
    * `HttpNetwork` adds to axios's work, measured without sockets.
    */
   readonly codecCpuUsPerOp: number;
+  /** Requests the instant transport was sent per op. */
+  readonly codecRequestsPerOp: number;
   /** Job request + confirmation through `InMemoryNetwork` and `FakeGitLab` (codec and fake, no sockets). */
   readonly inMemoryUsPerOp: number;
   readonly inMemoryRequestsPerOp: number;
@@ -103,7 +106,7 @@ export async function benchCoreOverhead(options: BenchOptions['core']): Promise<
     decodeParsedJobPayload(parsed.value);
   });
 
-  const codecCpuUsPerOp = await benchCodec(options.ops, options.warmupOps);
+  const codec = await benchCodec(options.ops, options.warmupOps);
   const inMemory = await benchInMemory(options.inMemoryOps);
   return {
     heldConfirmCpuUs: held.cpuUs,
@@ -111,9 +114,11 @@ export async function benchCoreOverhead(options: BenchOptions['core']): Promise<
     probeConfirmCpuUs: probe.cpuUs,
     requestsPerConfirm: callsPerConfirm(held),
     requestsPerConfirmProbe: callsPerConfirm(probe),
+    requestsPerDirectConfirm: callsPerConfirm(direct),
     payloadDecodeCpuUs,
     payloadBytes: body.length,
-    codecCpuUsPerOp,
+    codecCpuUsPerOp: codec.cpuUs,
+    codecRequestsPerOp: codec.requestsPerOp,
     ...inMemory,
   };
 }
@@ -122,8 +127,11 @@ export async function benchCoreOverhead(options: BenchOptions['core']): Promise<
 class InstantTransport implements WireTransport {
   readonly #payloads = Array.from({ length: 256 }, (_, index) => JSON.stringify(benchWireJob(index + 1)));
   #served = 0;
+  /** Requests sent so far. */
+  sent = 0;
 
   async send(request: WireRequest): Promise<WireResponse> {
+    this.sent += 1;
     if (request.operation === 'request-job') {
       const payload = this.#payloads[this.#served++ % this.#payloads.length] as string;
       return { status: 201, headers: { 'content-type': 'application/json' }, body: Buffer.from(payload) };
@@ -136,15 +144,17 @@ class InstantTransport implements WireTransport {
 
 const RUNNING = Buffer.from('200');
 
-/** CPU per job request + confirmation through the codec over {@link InstantTransport}. */
-async function benchCodec(ops: number, warmup: number): Promise<number> {
-  const client = new RunnerApiClient({ transport: new InstantTransport(), clock: systemClock });
-  return cpuPerOp(ops, warmup, async () => {
+/** CPU per job request + confirmation through the codec over {@link InstantTransport}, and requests per op. */
+async function benchCodec(ops: number, warmup: number): Promise<{ cpuUs: number; requestsPerOp: number }> {
+  const transport = new InstantTransport();
+  const client = new RunnerApiClient({ transport, clock: systemClock });
+  const cpuUs = await cpuPerOp(ops, warmup, async () => {
     const answer = await client.requestJob({ credentials: benchRunner, info: benchInfo });
     if (answer.kind !== 'job') throw new Error(`bench: expected a job, got ${answer.kind}`);
     const result = await client.updateJob(jobCredentialsOf(answer.job), { info: benchInfo, state: 'running' });
     if (result.kind !== 'succeeded') throw new Error(`bench: expected succeeded, got ${result.kind}`);
   });
+  return { cpuUs, requestsPerOp: transport.sent / (warmup + ops) };
 }
 
 /** The previous benchmark's middle layer, kept for comparison with the README's table. */

@@ -149,13 +149,17 @@ export function formatReport(results: BenchResults, options: BenchOptions): stri
             fixed(core.probeConfirmCpuUs, 1),
             fixed(core.requestsPerConfirmProbe, 2),
           ],
-          ['confirm(job) (no hold)', fixed(core.directConfirmCpuUs, 1), '1.00'],
+          ['confirm(job) (no hold)', fixed(core.directConfirmCpuUs, 1), fixed(core.requestsPerDirectConfirm, 2)],
           [
             `decode one job payload (${core.payloadBytes} B, bytes → JobPayload)`,
             fixed(core.payloadDecodeCpuUs, 1),
             '-',
           ],
-          ['codec over an instant transport: job request + confirmation PUT', fixed(core.codecCpuUsPerOp, 1), '2.00'],
+          [
+            'codec over an instant transport: job request + confirmation PUT',
+            fixed(core.codecCpuUsPerOp, 1),
+            fixed(core.codecRequestsPerOp, 2),
+          ],
           [
             'in-memory fake: job request + confirm (wall µs/op)',
             fixed(core.inMemoryUsPerOp, 0),
