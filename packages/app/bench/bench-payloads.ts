@@ -45,6 +45,11 @@ export function benchWireJob(id: number): WireJobPayload {
   });
 }
 
+/** The bodies of job requests' 201 answers with ids `1…count`, as GitLab sends them: encoded once, served in turn. */
+export function benchJobBodies(count: number): Buffer[] {
+  return Array.from({ length: count }, (_, index) => Buffer.from(JSON.stringify(benchWireJob(index + 1))));
+}
+
 /** Decoded payloads with ids `first…first+count-1`, as a job request would deliver them. */
 export function benchPayloads(count: number, first = 1): JobPayload[] {
   return Array.from({ length: count }, (_, index) => decodeJobPayload(benchWireJob(first + index)));

@@ -10,7 +10,7 @@ import {
   type WireTransport,
 } from '@runner-core/core/wire';
 import type { BenchOptions } from './bench-options.js';
-import { benchInfo, benchPayloads, benchRunner, benchWireJob } from './bench-payloads.js';
+import { benchInfo, benchJobBodies, benchPayloads, benchRunner, benchWireJob } from './bench-payloads.js';
 
 /** What the core costs per confirmation, with no I/O under it. */
 export interface CoreFigures {
@@ -125,7 +125,7 @@ export async function benchCoreOverhead(options: BenchOptions['core']): Promise<
 
 /** Answers as the loopback server does (a fresh body per job request, as a socket would deliver it), at once. */
 class InstantTransport implements WireTransport {
-  readonly #payloads = Array.from({ length: 256 }, (_, index) => JSON.stringify(benchWireJob(index + 1)));
+  readonly #bodies = benchJobBodies(256);
   #served = 0;
   /** Requests sent so far. */
   sent = 0;
@@ -133,8 +133,9 @@ class InstantTransport implements WireTransport {
   async send(request: WireRequest): Promise<WireResponse> {
     this.sent += 1;
     if (request.operation === 'request-job') {
-      const payload = this.#payloads[this.#served++ % this.#payloads.length] as string;
-      return { status: 201, headers: { 'content-type': 'application/json' }, body: Buffer.from(payload) };
+      const body = this.#bodies[this.#served++ % this.#bodies.length] as Buffer;
+      // A copy: the codec parses the body it is given, as it would a socket's fresh bytes.
+      return { status: 201, headers: { 'content-type': 'application/json' }, body: Buffer.from(body) };
     }
     return { status: 200, headers: { 'content-type': 'text/plain', 'job-status': 'running' }, body: RUNNING };
   }

@@ -6,11 +6,11 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { benchWireJob } from './bench-payloads.js';
+import { benchJobBodies } from './bench-payloads.js';
 import { cpuUsSoFar, serveParent } from './ipc-messages.js';
 
 /** Distinct payloads served in turn: built once, so the server spends its CPU on HTTP, not on JSON. */
-const PAYLOADS = Array.from({ length: 256 }, (_, index) => Buffer.from(JSON.stringify(benchWireJob(index + 1))));
+const PAYLOADS = benchJobBodies(256);
 const JOB_HEADERS = { 'Content-Type': 'application/json' };
 const RUNNING = Buffer.from('200');
 const RUNNING_HEADERS = { 'Content-Type': 'text/plain', 'Job-Status': 'running', 'Content-Length': RUNNING.length };
